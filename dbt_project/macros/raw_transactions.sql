@@ -1,0 +1,61 @@
+{#- Reading the raw transactions file and mapping its column names. -#}
+
+{% macro normalise_column_name(name) -%}
+    {{- return(modules.re.sub('[^a-z0-9]', '', (name | string) | lower)) -}}
+{%- endmacro %}
+
+
+{% macro transaction_columns() %}
+    {#- Returns {canonical name: column name in the file} for the eight input columns.
+        var('column_map') wins; otherwise the first of var('column_aliases') present in
+        the file. Names match ignoring case, spaces and punctuation. A column that cannot
+        be found is a compile error that names the file, the column, what the file has,
+        and how to map it. -#}
+    {%- set canonical = ['invoice_no', 'stock_code', 'description', 'quantity',
+                         'invoice_date', 'unit_price', 'customer_id', 'country'] -%}
+    {%- if not execute -%}
+        {%- set placeholder = {} -%}
+        {%- for name in canonical -%}{%- do placeholder.update({name: name}) -%}{%- endfor -%}
+        {{ return(placeholder) }}
+    {%- endif -%}
+    {%- set path = var('transactions_path', env_var('RETENTION_TRANSACTIONS', 'warehouse/demo/transactions.parquet')) -%}
+    {%- set described = run_query('describe select * from ' ~ source('raw', 'transactions')) -%}
+    {%- set found = described.columns[0].values() | list -%}
+    {%- set by_normal = {} -%}
+    {%- for name in found -%}
+        {%- do by_normal.setdefault(normalise_column_name(name), name) -%}
+    {%- endfor -%}
+    {%- set overrides = var('column_map', {}) or {} -%}
+    {%- set aliases = var('column_aliases') -%}
+    {%- for key in overrides -%}
+        {%- if key not in canonical -%}
+            {{ exceptions.raise_compiler_error(
+                "var column_map has an unknown key '" ~ key ~ "'. Keys are the canonical names: "
+                ~ canonical | join(', ') ~ ".") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set mapping = {} -%}
+    {%- set missing = [] -%}
+    {%- for name in canonical -%}
+        {%- set candidates = [overrides[name]] if name in overrides else aliases.get(name, []) -%}
+        {%- set ns = namespace(hit=none) -%}
+        {%- for candidate in candidates -%}
+            {%- if ns.hit is none and normalise_column_name(candidate) in by_normal -%}
+                {%- set ns.hit = by_normal[normalise_column_name(candidate)] -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if ns.hit is none -%}
+            {%- do missing.append(name ~ " (looked for " ~ candidates | join(', ') ~ ")") -%}
+        {%- else -%}
+            {%- do mapping.update({name: ns.hit}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if missing -%}
+        {{ exceptions.raise_compiler_error(
+            "Transactions file '" ~ path ~ "' is missing required column(s): " ~ missing | join('; ')
+            ~ ". The file has: " ~ found | join(', ')
+            ~ ". Fix: rename the column in the file, or map it, e.g. --vars '{column_map: {"
+            ~ missing[0].split(' ')[0] ~ ": \"<your column name>\"}}'.") }}
+    {%- endif -%}
+    {{ return(mapping) }}
+{% endmacro %}

@@ -1,0 +1,13 @@
+with
+
+features_by_cutoff as (
+    select * from {{ ref('int_customer_features_by_cutoff') }}
+),
+
+final as (
+    select * exclude (snapshot_index)
+    from features_by_cutoff
+    where snapshot_index = 0
+)
+
+select * from final

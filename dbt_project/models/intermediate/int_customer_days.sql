@@ -1,0 +1,62 @@
+{#- One row per customer and day with any clean activity before as_of_date: the daily
+    totals every per-cutoff feature is summed from. -#}
+with
+
+transactions as (
+    select * from {{ ref('stg_transactions') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders') }}
+),
+
+parameters as (
+    select * from {{ ref('int_analysis_parameters') }}
+),
+
+line_days as (
+    select
+        transactions.customer_id,
+        transactions.invoice_date as activity_date,
+        sum(transactions.line_amount) as net_amount,
+        -sum(case when transactions.quantity < 0 then transactions.line_amount else 0 end)
+            as returned_amount,
+    from transactions
+    cross join parameters
+    where transactions.invoice_date < parameters.as_of_date
+    group by 1, 2
+),
+
+order_days as (
+    select
+        customer_id,
+        order_date as activity_date,
+        count(*) as orders,
+        sum(order_value) as order_value,
+        count(case when month(order_date) in (10, 11, 12) then 1 end) as q4_orders,
+        -- the day's latest order (time, then invoice number) carries the country
+        max(strftime(order_at, '%Y-%m-%d %H:%M:%S') || '|' || invoice_no) as last_order_key,
+        arg_max(country, strftime(order_at, '%Y-%m-%d %H:%M:%S') || '|' || invoice_no)
+            as last_order_country,
+    from orders
+    group by 1, 2
+),
+
+final as (
+    select
+        coalesce(line_days.customer_id, order_days.customer_id) as customer_id,
+        coalesce(order_days.orders, 0) as orders,
+        coalesce(order_days.order_value, 0) as order_value,
+        coalesce(order_days.q4_orders, 0) as q4_orders,
+        coalesce(line_days.net_amount, 0) as net_amount,
+        coalesce(line_days.returned_amount, 0) as returned_amount,
+        order_days.last_order_key,
+        order_days.last_order_country,
+        coalesce(line_days.activity_date, order_days.activity_date) as activity_date,
+    from line_days
+    full outer join order_days
+        on line_days.customer_id = order_days.customer_id
+        and line_days.activity_date = order_days.activity_date
+)
+
+select * from final

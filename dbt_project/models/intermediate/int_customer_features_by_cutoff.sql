@@ -1,0 +1,128 @@
+{#- Behaviour of every customer with at least one order before each cutoff, computed
+    only from activity strictly before that cutoff (point in time: removing later
+    transactions cannot change a row). -#}
+with
+
+customer_days as (
+    select * from {{ ref('int_customer_days') }}
+),
+
+customer_products as (
+    select * from {{ ref('int_customer_products') }}
+),
+
+cutoffs as (
+    select * from {{ ref('int_cutoffs') }}
+),
+
+activity as (
+    select
+        customer_days.customer_id,
+        cutoffs.cutoff_date,
+        cutoffs.snapshot_index,
+        arg_max(customer_days.last_order_country, customer_days.last_order_key) as country,
+        min(case when customer_days.orders > 0 then customer_days.activity_date end)
+            as first_order_date,
+        max(case when customer_days.orders > 0 then customer_days.activity_date end)
+            as last_order_date,
+        cast(sum(customer_days.orders) as bigint) as frequency,
+        count(case when customer_days.orders > 0 then 1 end) as distinct_order_days,
+        sum(customer_days.net_amount) as monetary,
+        sum(customer_days.order_value) as total_order_value,
+        sum(customer_days.returned_amount) as returned_amount,
+        cast(sum(customer_days.q4_orders) as bigint) as q4_orders,
+        {%- for days in [30, 90, 180] %}
+        cast(sum(case when customer_days.activity_date >= cutoffs.cutoff_date - {{ days }}
+            then customer_days.orders else 0 end) as bigint) as orders_{{ days }}d,
+        sum(case when customer_days.activity_date >= cutoffs.cutoff_date - {{ days }}
+            then customer_days.net_amount else 0 end) as revenue_{{ days }}d,
+        {%- endfor %}
+    from customer_days
+    inner join cutoffs
+        on customer_days.activity_date < cutoffs.cutoff_date
+    group by 1, 2, 3
+    having sum(customer_days.orders) > 0
+),
+
+products as (
+    select
+        customer_products.customer_id,
+        cutoffs.cutoff_date,
+        count(*) as distinct_products,
+    from customer_products
+    inner join cutoffs
+        on customer_products.first_ordered_date < cutoffs.cutoff_date
+    group by 1, 2
+),
+
+features as (
+    select
+        activity.customer_id,
+        activity.country,
+        activity.snapshot_index,
+        date_diff('day', activity.first_order_date, activity.cutoff_date) as tenure_days,
+        date_diff('day', activity.last_order_date, activity.cutoff_date) as recency_days,
+        activity.frequency,
+        activity.monetary,
+        activity.distinct_order_days,
+        activity.total_order_value / activity.frequency as avg_order_value,
+        case when activity.distinct_order_days >= 2
+            then date_diff('day', activity.first_order_date, activity.last_order_date)
+                / (activity.distinct_order_days - 1)
+        end as mean_days_between_orders,
+        activity.orders_30d,
+        activity.orders_90d,
+        activity.orders_180d,
+        activity.revenue_30d,
+        activity.revenue_90d,
+        activity.revenue_180d,
+        activity.orders_90d - (activity.orders_180d - activity.orders_90d) as orders_trend_90d,
+        activity.revenue_90d - (activity.revenue_180d - activity.revenue_90d)
+            as revenue_trend_90d,
+        activity.returned_amount / activity.total_order_value as return_rate,
+        coalesce(products.distinct_products, 0) as distinct_products,
+        activity.q4_orders / activity.frequency as q4_order_share,
+        activity.first_order_date,
+        activity.last_order_date,
+        activity.cutoff_date,
+    from activity
+    left join products
+        on activity.customer_id = products.customer_id
+        and activity.cutoff_date = products.cutoff_date
+),
+
+final as (
+    select
+        customer_id,
+        country,
+        snapshot_index,
+        tenure_days,
+        recency_days,
+        frequency,
+        monetary,
+        distinct_order_days,
+        avg_order_value,
+        mean_days_between_orders,
+        orders_30d,
+        orders_90d,
+        orders_180d,
+        revenue_30d,
+        revenue_90d,
+        revenue_180d,
+        orders_trend_90d,
+        revenue_trend_90d,
+        return_rate,
+        distinct_products,
+        q4_order_share,
+        ntile(5) over (
+            partition by cutoff_date order by recency_days desc, customer_id
+        ) as r_score,
+        ntile(5) over (partition by cutoff_date order by frequency, customer_id) as f_score,
+        ntile(5) over (partition by cutoff_date order by monetary, customer_id) as m_score,
+        first_order_date,
+        last_order_date,
+        cutoff_date,
+    from features
+)
+
+select * from final
