@@ -22,3 +22,15 @@
     {%- endif -%}
     {{- return(value | int) -}}
 {%- endmacro %}
+
+
+{% macro number_var(name, min_value, max_value) -%}
+    {#- A numeric var as a SQL literal, validated to lie in [min_value, max_value]. -#}
+    {%- set value = var(name) -%}
+    {%- if not modules.re.match('^-?[0-9]+([.][0-9]+)?$', value | string | trim)
+           or (value | float) < min_value or (value | float) > max_value -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ "='" ~ value ~ "' must be a number from " ~ min_value ~ " to " ~ max_value ~ ".") }}
+    {%- endif -%}
+    {{- return(value | float) -}}
+{%- endmacro %}
