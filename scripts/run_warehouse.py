@@ -253,7 +253,8 @@ def build(argv: list[str] | None = None) -> Path:
     log(f"build log: {log_file}")
     log("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
         + f", total {time.monotonic() - started:.1f}s")
-    log(f"query it: duckdb -readonly {final_db}  (or python: duckdb.connect(path, read_only=True))")
+    log(f"query it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{final_db}', "
+        "read_only=True).sql('select * from features.customer_rfm limit 5'))\"")
     return final_db
 
 

@@ -1,0 +1,7 @@
+"""Permutation importance of each feature for the chosen churn model on the out-of-time test cutoff."""
+from models_py.artifacts import unpack_frame
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return unpack_frame(dbt.ref("churn_fit").df(), "feature_importance")
