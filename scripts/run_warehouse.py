@@ -137,6 +137,14 @@ def run_dbt(args: list[str], env: dict[str, str], log_file: Path) -> float:
     return time.monotonic() - started
 
 
+def failed_nodes(run_results: Path) -> list[str]:
+    """unique_ids of the nodes that errored or failed in the last dbt invocation."""
+    if not run_results.exists():
+        return []
+    results = json.loads(run_results.read_text()).get("results", [])
+    return [r["unique_id"] for r in results if r.get("status") in ("error", "fail")]
+
+
 def summarise(db_path: Path) -> list[tuple[str, str, int]]:
     con = duckdb.connect(str(db_path), read_only=True)
     try:
@@ -167,6 +175,9 @@ def build(argv: list[str] | None = None) -> Path:
     parser.add_argument("--demo-rows", type=int, default=DEFAULT_DEMO_ROWS,
                         help=f"size of the generated demo data (default {DEFAULT_DEMO_ROWS:,})")
     parser.add_argument("--no-docs", action="store_true", help="skip the dbt docs site")
+    parser.add_argument("--skip-ml", action="store_true",
+                        help="build only the SQL layers (no churn model, segments or CLV), e.g. when "
+                             "the history is too short to train on")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("RETENTION_THREADS", os.cpu_count() or 2)),
                         help="DuckDB threads and dbt threads (default: the machine's cores)")
     parser.add_argument("--memory-limit", default=os.environ.get("RETENTION_MEMORY_LIMIT", "8GB"),
@@ -230,7 +241,15 @@ def build(argv: list[str] | None = None) -> Path:
     }
     common = ["--project-dir", str(DBT_PROJECT), "--vars", json.dumps(dbt_vars)]
     log(f"building from {transactions}")
-    timings = {"dbt build": run_dbt(["build", *common], env, log_file)}
+    build_args = ["build", *common] + (["--exclude", "tag:ml"] if args.skip_ml else [])
+    try:
+        timings = {"dbt build": run_dbt(build_args, env, log_file)}
+    except UsageError as exc:
+        failed = failed_nodes(target_dir / "run_results.json")
+        if any(node.startswith("model.retention.") and "_fit" in node for node in failed):
+            raise UsageError(f"{exc}\nA Python step failed ({', '.join(failed)}): see its message above. "
+                             "To build the SQL warehouse without the models, add --skip-ml.") from exc
+        raise
 
     docs_dir = warehouse_dir / "docs"
     if not args.no_docs:

@@ -50,7 +50,7 @@ def write_csv(path, header, rows, gz=False):
 def hand_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hand")
     source = write_csv(folder / "shop.csv", CANONICAL_HEADER, HAND_ROWS)
-    return build_warehouse(source, folder / "wh")
+    return build_warehouse(source, folder / "wh", "--skip-ml")  # two months: nothing to train on
 
 
 def test_every_raw_row_is_clean_or_rejected_with_its_reason(hand_db):
@@ -99,7 +99,7 @@ def test_online_retail_ii_spelling_is_recognised_without_configuration(tmp_path)
     header = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
               "Customer ID", "Country"]
     source = write_csv(tmp_path / "ii.csv.gz", header, HAND_ROWS, gz=True)
-    db = build_warehouse(source, tmp_path / "wh")
+    db = build_warehouse(source, tmp_path / "wh", "--skip-ml")
     counts = query(db, "select (select count(*) from staging.stg_transactions) as clean, "
                        "(select count(*) from staging.stg_transactions_rejected) as rejected")
     assert counts.iloc[0].tolist() == [7, 8]
@@ -112,7 +112,7 @@ def test_any_other_spelling_is_mapped_by_configuration(tmp_path):
     refused = run_build(source, tmp_path / "wh", check=False)
     assert refused.returncode == 2
     assert "custom.csv" in refused.stderr and "quantity" in refused.stderr and "--column-map" in refused.stderr
-    db = build_warehouse(source, tmp_path / "wh", "--column-map", "invoice_no=order_ref",
+    db = build_warehouse(source, tmp_path / "wh", "--skip-ml", "--column-map", "invoice_no=order_ref",
                          "--column-map", "quantity=units", "--column-map", "customer_id=client")
     assert query(db, "select count(*) as n from staging.stg_transactions").n[0] == 7
 
@@ -135,8 +135,8 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
 
 def test_a_bad_as_of_date_is_refused_before_any_sql_runs(tmp_path):
     source = write_csv(tmp_path / "shop.csv", CANONICAL_HEADER, HAND_ROWS)
-    refused = run_build(source, tmp_path / "wh", "--as-of-date", "2024-03-01'; drop table x; --",
-                        check=False)
+    refused = run_build(source, tmp_path / "wh", "--skip-ml",
+                        "--as-of-date", "2024-03-01'; drop table x; --", check=False)
     assert refused.returncode == 2
     assert "is not a date" in refused.stdout + refused.stderr
 
@@ -146,7 +146,7 @@ def test_uci_spreadsheet_dates_are_parsed(tmp_path):
     for row in rows:  # 2024-01-05 10:00:00 -> 1/5/2024 10:00
         stamp = pd.Timestamp(row[4])
         row[4] = f"{stamp.month}/{stamp.day}/{stamp.year} {stamp.hour}:{stamp.minute:02d}"
-    db = build_warehouse(write_csv(tmp_path / "uci.csv", CANONICAL_HEADER, rows), tmp_path / "wh")
+    db = build_warehouse(write_csv(tmp_path / "uci.csv", CANONICAL_HEADER, rows), tmp_path / "wh", "--skip-ml")
     dates = query(db, "select invoice_at from staging.stg_transactions order by raw_row_id")
     assert dates.invoice_at[0] == pd.Timestamp("2024-01-05 10:00:00")
     assert query(db, "select count(*) as n from staging.stg_transactions_rejected").n[0] == 1  # the duplicate
@@ -175,7 +175,7 @@ def test_features_at_a_cutoff_do_not_change_when_later_transactions_are_removed(
     truncated = tmp_path / "earlier.parquet"
     earlier.to_parquet(truncated, index=False)
     as_of = pd.Timestamp(params.as_of_date[0]).strftime("%Y-%m-%d")
-    truncated_db = build_warehouse(truncated, tmp_path / "wh", "--as-of-date", as_of)
+    truncated_db = build_warehouse(truncated, tmp_path / "wh", "--skip-ml", "--as-of-date", as_of)
 
     sql = ("select * exclude (snapshot_index) from intermediate.int_customer_features_by_cutoff "
            f"where cutoff_date <= date '{truncate_at.date()}' order by customer_id, cutoff_date")
@@ -226,3 +226,12 @@ def test_online_retail_ii_real_file_reconciles(tmp_path):
     assert counts.clean + counts.rejected == 1_067_371
     assert counts.adjustments == 6
     assert counts.customers == 5_942
+
+
+def test_too_little_history_for_the_models_says_so_and_offers_skip_ml(tmp_path):
+    source = write_csv(tmp_path / "short.csv", CANONICAL_HEADER, HAND_ROWS)
+    refused = run_build(source, tmp_path / "wh", check=False)
+    assert refused.returncode == 2
+    assert "complete label window" in refused.stdout      # the churn step's own message
+    assert "--skip-ml" in refused.stderr and "previous warehouse is untouched" in refused.stderr
+    assert not (tmp_path / "wh" / "retention.duckdb").exists()
