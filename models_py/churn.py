@@ -107,13 +107,10 @@ FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 # Derived inside every pipeline (so permutation of recency_days also moves it):
 # recency relative to the customer's usual gap; NaN for customers with < 2 order days.
 _DERIVED = ("recency_gap_ratio",)
-# Skewed counts / money / day spans: signed log1p before scaling (logistic regression only).
-_LOG_FEATURES = tuple(
-    c
-    for c in NUMERIC_FEATURES + _DERIVED
-    if c not in {"return_rate", "q4_order_share", "r_score", "f_score", "m_score"}
-)
+# Bounded shares and scores are scaled as they are; skewed counts / money / day spans get a
+# signed log1p before scaling (logistic regression only).
 _LINEAR_FEATURES = ("return_rate", "q4_order_share", "r_score", "f_score", "m_score")
+_LOG_FEATURES = tuple(c for c in NUMERIC_FEATURES + _DERIVED if c not in _LINEAR_FEATURES)
 
 CANDIDATE_MODELS: tuple[str, ...] = (
     "logistic_regression",
