@@ -157,6 +157,29 @@ def summarise(db_path: Path) -> list[tuple[str, str, int]]:
         con.close()
 
 
+def publish_outputs(db: Path, warehouse_dir: Path, args, timings: dict) -> dict[str, Path]:
+    """Exports (Parquet marts, CRM CSV lists) and the HTML report, from the finished build."""
+    sys.path.insert(0, str(REPO))
+    from scripts.export_outputs import export_outputs
+
+    outputs: dict[str, Path] = {}
+    started = time.monotonic()
+    exports_dir = warehouse_dir / "exports"
+    written = export_outputs(db, exports_dir)
+    timings["exports"] = time.monotonic() - started
+    outputs["exports"] = exports_dir
+    for name in ("retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
+        if name in written:
+            outputs[f"CRM list ({written[name]:,} customers)"] = exports_dir / name
+    if not args.no_report:
+        from scripts.render_report import render_report
+
+        started = time.monotonic()
+        outputs["report"] = render_report(db, warehouse_dir / "report.html")
+        timings["report"] = time.monotonic() - started
+    return outputs
+
+
 def build(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,6 +198,7 @@ def build(argv: list[str] | None = None) -> Path:
     parser.add_argument("--demo-rows", type=int, default=DEFAULT_DEMO_ROWS,
                         help=f"size of the generated demo data (default {DEFAULT_DEMO_ROWS:,})")
     parser.add_argument("--no-docs", action="store_true", help="skip the dbt docs site")
+    parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
     parser.add_argument("--skip-ml", action="store_true",
                         help="build only the SQL layers (no churn model, segments or CLV), e.g. when "
                              "the history is too short to train on")
@@ -260,6 +284,7 @@ def build(argv: list[str] | None = None) -> Path:
     os.replace(building_db, final_db)
     Path(f"{building_db}.wal").unlink(missing_ok=True)
 
+    outputs = publish_outputs(final_db, warehouse_dir, args, timings)
     tables = summarise(final_db)
     print()
     log("built tables (schema.table: rows):")
@@ -269,6 +294,8 @@ def build(argv: list[str] | None = None) -> Path:
     log(f"warehouse: {final_db}")
     if not args.no_docs:
         log(f"docs site: {docs_dir / 'index.html'}")
+    for label, path in outputs.items():
+        log(f"{label}: {path}")
     log(f"build log: {log_file}")
     log("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
         + f", total {time.monotonic() - started:.1f}s")

@@ -21,7 +21,7 @@ def run_build(transactions: Path | str, warehouse_dir: Path, *args: str,
     """Run scripts/run_warehouse.py as a user would; returns the finished process."""
     command = [sys.executable, str(REPO / "scripts" / "run_warehouse.py"),
                "--transactions", str(transactions), "--warehouse-dir", str(warehouse_dir),
-               "--no-docs", *args]
+               "--no-docs", "--no-report", *args]
     proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"build failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")

@@ -15,7 +15,7 @@ from test_warehouse_build import CANONICAL_HEADER, HAND_ROWS, write_csv
 def test_transactions_env_var_make_run_builds_the_users_file(tmp_path):
     source = write_csv(tmp_path / "mine.csv", CANONICAL_HEADER, HAND_ROWS)
     env = {**os.environ, "TRANSACTIONS": str(source), "WAREHOUSE_DIR": str(tmp_path / "wh")}
-    proc = subprocess.run(["make", "run", "ARGS=--no-docs --skip-ml"], cwd=REPO, env=env,
+    proc = subprocess.run(["make", "run", "ARGS=--no-docs --no-report --skip-ml"], cwd=REPO, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"building from {source}" in proc.stdout

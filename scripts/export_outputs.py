@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Export the marts for the people and tools that do not query DuckDB.
+
+    python scripts/export_outputs.py --warehouse warehouse/retention.duckdb --output warehouse/exports
+
+Writes every table of schema `marts` as Parquet, and three CRM lists as CSV, ordered by
+the expected value of acting (best first), with the columns a CRM import needs:
+
+    retention_targets.csv   high value, high churn risk: immediate retention offer
+    brand_ambassadors.csv   high value, low risk: early access, referral rewards
+    sunk_costs.csv          low value, high risk: automated low-cost re-engagement only
+
+The files are written to a temporary folder that replaces the output folder at the end,
+so a failed export never leaves a mix of old and new files.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import duckdb
+
+CRM_LISTS = {
+    "retention_targets": "high_value_high_risk",
+    "brand_ambassadors": "high_value_low_risk",
+    "sunk_costs": "low_value_high_risk",
+}
+CRM_COLUMNS = (
+    "customer_id", "country", "decision_quadrant", "strategy", "action", "rfm_segment",
+    "cluster_name", "risk_band", "churn_probability", "clv", "expected_value_of_acting",
+    "last_order_date", "top_drivers",
+)
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def export_outputs(db_path: Path, output_dir: Path) -> dict[str, int]:
+    """Write the exports; returns {file name: rows}."""
+    output_dir = Path(output_dir)
+    staging = output_dir.with_name(output_dir.name + ".building")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    written: dict[str, int] = {}
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        marts = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' order by 1").fetchall()]
+        for table in marts:
+            target = staging / f"{table}.parquet"
+            con.execute(f'copy (select * from marts."{table}") to {_literal(target)} (format parquet)')
+            written[target.name] = con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+        if "customer_decisions" in marts:
+            columns = ", ".join(CRM_COLUMNS)
+            for name, quadrant_key in CRM_LISTS.items():
+                target = staging / f"{name}.csv"
+                query = (f"select {columns} from marts.customer_decisions "
+                         f"where quadrant_key = '{quadrant_key}' "
+                         "order by expected_value_of_acting desc, customer_id")
+                con.execute(f"copy ({query}) to {_literal(target)} (format csv, header true)")
+                written[target.name] = con.execute(
+                    "select count(*) from marts.customer_decisions where quadrant_key = ?",
+                    [quadrant_key]).fetchone()[0]
+    finally:
+        con.close()
+    shutil.rmtree(output_dir, ignore_errors=True)
+    staging.rename(output_dir)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warehouse", default="warehouse/retention.duckdb")
+    parser.add_argument("--output", default="warehouse/exports")
+    args = parser.parse_args()
+    for name, rows in export_outputs(Path(args.warehouse), Path(args.output)).items():
+        print(f"{args.output}/{name}: {rows:,} rows")
+
+
+if __name__ == "__main__":
+    main()
