@@ -167,6 +167,10 @@ class ChurnResult:
         Chosen candidate, decision threshold on calibrated probability, and the rule that chose it.
     test_cutoff, train_cutoffs
         The out-of-time test cutoff and the training cutoffs (ascending) of the evaluation fit.
+    previous_scores
+        When ``previous_features`` is given: ``customer_id``, ``churn_probability``,
+        ``is_predicted_churner`` of those rows from the same final model and threshold (e.g. the
+        previous cutoff, to see who turned risky since); else None.
     """
 
     scores: pd.DataFrame
@@ -178,6 +182,7 @@ class ChurnResult:
     threshold_rule: str
     test_cutoff: pd.Timestamp
     train_cutoffs: tuple[pd.Timestamp, ...] = field(default_factory=tuple)
+    previous_scores: pd.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -542,6 +547,7 @@ def train_and_score(
     batch_size: int = 100_000,
     min_rows_per_class: int = 20,
     n_jobs: int | None = 1,
+    previous_features: pd.DataFrame | None = None,
 ) -> ChurnResult:
     """Select, calibrate and apply a churn model with an out-of-time evaluation.
 
@@ -583,6 +589,9 @@ def train_and_score(
         OpenMP spin-wait oversubscription when dbt runs several models at once (measured: an
         HGB fit 80x slower with 2 OpenMP threads on a loaded 2-core host). None leaves the native
         pools alone; n_jobs > 1 may change forest probabilities in the last bits between runs.
+    previous_features : DataFrame or None
+        Optional features of the same customers at an earlier cutoff (same columns as
+        ``customer_features``), scored by the same final model into ``previous_scores``.
 
     Returns
     -------
@@ -622,6 +631,7 @@ def train_and_score(
         batch_size=batch_size,
         min_rows_per_class=min_rows_per_class,
         n_jobs=n_jobs,
+        previous_features=previous_features,
     )
     if n_jobs is None:
         return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
@@ -644,6 +654,7 @@ def _train_and_score(
     batch_size,
     min_rows_per_class,
     n_jobs,
+    previous_features,
 ) -> ChurnResult:
     as_of = _to_day(as_of_date)
     horizon_days = int(horizon_days)
@@ -810,6 +821,17 @@ def _train_and_score(
         }
     )
 
+    previous_scores = None
+    if previous_features is not None:
+        previous = _prepare_features(previous_features, "previous_features")
+        previous = previous.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+        p_previous = _predict(final, previous[list(FEATURES)], batch_size) if len(previous) else np.array([])
+        previous_scores = pd.DataFrame({
+            "customer_id": previous["customer_id"].to_numpy(),
+            "churn_probability": p_previous.astype("float64"),
+            "is_predicted_churner": p_previous >= threshold,
+        })
+
     def days_before(ts: pd.Timestamp) -> float:
         return float((as_of - ts).days)
 
@@ -841,4 +863,5 @@ def _train_and_score(
         threshold_rule=threshold_rule,
         test_cutoff=test_cutoff,
         train_cutoffs=tuple(pd.Timestamp(c) for c in train_cutoffs),
+        previous_scores=previous_scores,
     )

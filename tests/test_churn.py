@@ -231,6 +231,17 @@ def test_deterministic_and_independent_of_row_order(learnable):
     assert first.threshold == again.threshold
 
 
+def test_previous_features_are_scored_by_the_same_final_model(learnable):
+    snapshots, current, first = learnable
+    again = train_and_score(snapshots, current, AS_OF, HORIZON, random_state=42,
+                            previous_features=current.iloc[::-1])
+    # the same rows, scored again: the same probabilities and flags as the main scores
+    pd.testing.assert_frame_equal(
+        again.previous_scores,
+        first.scores[["customer_id", "churn_probability", "is_predicted_churner"]])
+    assert first.previous_scores is None
+
+
 def test_noise_label_gives_chance_auc():
     snapshots, current = simulate(seed=5, noise_label=True)
     result = train_and_score(snapshots, current, AS_OF, HORIZON, random_state=42)

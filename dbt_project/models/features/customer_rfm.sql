@@ -5,7 +5,7 @@ features as (
 ),
 
 segments as (
-    select * from {{ ref('rfm_segments') }}
+    select * from {{ ref('int_customer_segments_by_cutoff') }} where snapshot_index = 0
 ),
 
 final as (
@@ -26,8 +26,7 @@ final as (
         features.cutoff_date as as_of_date,
     from features
     left join segments
-        on features.r_score between segments.r_score_min and segments.r_score_max
-        and features.f_score between segments.f_score_min and segments.f_score_max
+        on features.customer_id = segments.customer_id
 )
 
 select * from final

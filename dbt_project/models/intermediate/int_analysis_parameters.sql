@@ -41,6 +41,7 @@ final as (
         {{ number_var('clv_annual_discount_rate', 0, 1) }} as clv_annual_discount_rate,
         {{ positive_int_var('clv_holdout_days') }} as clv_holdout_days,
         cast(as_of_date - {{ positive_int_var('clv_holdout_days') }} as date) as calibration_end_date,
+        {{ number_var('high_value_clv_percentile', 0.01, 0.99) }} as high_value_clv_percentile,
         first_transaction_date,
         last_transaction_date,
     from dated

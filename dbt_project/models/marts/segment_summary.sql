@@ -1,0 +1,40 @@
+with
+
+decisions as (
+    select * from {{ ref('customer_decisions') }}
+),
+
+by_dimension as (
+    {%- for dimension, column in [('rfm_segment', 'rfm_segment'), ('cluster', 'cluster_name'),
+                                  ('quadrant', 'decision_quadrant')] %}
+    select
+        '{{ dimension }}' as dimension,
+        {{ column }} as segment,
+        count(*) as customers,
+        sum(monetary) as revenue,
+        avg(churn_probability) as avg_churn_probability,
+        sum(churn_probability * clv) as revenue_at_risk,
+        avg(clv) as avg_clv,
+        sum(clv) as total_clv,
+    from decisions
+    group by {{ column }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+final as (
+    select
+        dimension,
+        segment,
+        customers,
+        customers / sum(customers) over (partition by dimension) as share_of_customers,
+        revenue,
+        revenue / nullif(sum(revenue) over (partition by dimension), 0) as revenue_share,
+        avg_churn_probability,
+        revenue_at_risk,
+        avg_clv,
+        total_clv,
+    from by_dimension
+)
+
+select * from final
