@@ -1,6 +1,8 @@
 """The marts, the exports and BI access, on the real Online Retail build."""
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 
@@ -103,3 +105,21 @@ def test_a_bi_tool_in_another_process_reads_the_marts_read_only(online_retail_db
     count, comment = proc.stdout.splitlines()[:2]
     assert int(count) == 4338
     assert comment.startswith("Base scenario")            # column descriptions persisted for BI tools
+
+
+def test_the_report_renders_the_real_warehouse_and_runs_in_a_browser(online_retail_db, tmp_path):
+    from scripts.render_report import render_report
+    from test_report import SECTIONS, default_roi, page_errors, run_chromium
+
+    report = render_report(online_retail_db, tmp_path / "report.html")
+    html = report.read_text()
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html, section
+    assert "4,338" in html                                  # customers, formatted
+    assert 'src="http' not in html and 'href="http' not in html
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (.ci/run installs the Debian package)")
+    proc = run_chromium(report, tmp_path, "--dump-dom")
+    assert proc.returncode == 0 and page_errors(proc.stderr) == [], proc.stderr[-2000:]
+    roi = re.search(r'id="sim-out-roi" data-value="([^"]+)"', proc.stdout)
+    assert roi and float(roi.group(1)) == pytest.approx(default_roi(online_retail_db), rel=1e-12)
