@@ -3,20 +3,29 @@
 
     python scripts/run_warehouse.py                         # demo data (generated if missing)
     python scripts/run_warehouse.py --transactions my.csv.gz --as-of-date 2011-12-01
+    python scripts/run_warehouse.py --transactions 2010.csv --transactions 2011.csv
     TRANSACTIONS=my.parquet make run                        # the same through make
 
 The build writes to `<warehouse-dir>/retention.duckdb.building` and replaces
 `<warehouse-dir>/retention.duckdb` only when every model and test passed, so a failed
-build leaves the previous warehouse as it was.
+or killed build leaves the previous warehouse as it was. The replacement is one atomic
+rename: a reader that holds the old file open (a BI tool) keeps reading the old build, and
+the next connection opens the new one. Only one build at a time may write to a folder.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import datetime as dt
 import difflib
+import glob
+import gzip
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +42,19 @@ DB_NAME = "retention.duckdb"
 CANONICAL_COLUMNS = ("invoice_no", "stock_code", "description", "quantity",
                      "invoice_date", "unit_price", "customer_id", "country")
 SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet", ".parq")
+PARQUET_SUFFIXES = (".parquet", ".parq")
+# DuckDB may otherwise download an extension it decides it needs: nothing is fetched from
+# the network at build time (profiles.yml sets the same for dbt's connections).
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
+# Encodings the CSV reader of DuckDB has built in (others need a downloaded extension).
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
+             "iso-8859-1": "latin-1", "utf-16": "utf-16", "utf16": "utf-16"}
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+# dbt vars checked here, before any SQL runs (the dbt macros check them again).
+POSITIVE_INT_VARS = ("churn_horizon_days", "snapshot_cadence_days", "snapshot_count",
+                     "clv_horizon_days", "clv_holdout_days")
+NUMBER_VARS = {"churn_recall_target": (0.05, 0.99), "segment_count": (0, 20),
+               "clv_margin": (0, 1), "clv_annual_discount_rate": (0, 1)}
 
 
 class UsageError(Exception):
@@ -64,36 +86,205 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def read_header(path: Path) -> list[str]:
-    """Column names of the transactions file, read by DuckDB without loading the rows."""
-    lowered = path.name.lower()
-    literal = "'" + str(path).replace("'", "''") + "'"
-    if lowered.endswith((".parquet", ".parq")):
-        reader = f"read_parquet({literal})"
-    else:
-        reader = f"read_csv({literal}, all_varchar = true, header = true)"
-    con = duckdb.connect()
+def sql_string(text: str) -> str:
+    """A SQL string literal: the text can never end the literal early."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith(PARQUET_SUFFIXES)
+
+
+def reader_sql(paths: list[Path], encoding: str | None = None, delimiter: str | None = None) -> str:
+    """The DuckDB table function that reads the files (the same as the dbt source)."""
+    files = "[" + ", ".join(sql_string(str(p)) for p in paths) + "]"
+    if is_parquet(paths[0]):
+        return f"read_parquet({files}, union_by_name = true)"
+    options = "all_varchar = true, header = true, skip = 0, union_by_name = true"
+    if delimiter:
+        options += f", delim = {sql_string(delimiter)}"
+    if encoding:
+        options += f", encoding = {sql_string(encoding)}"
+    return f"read_csv({files}, {options})"
+
+
+def duckdb_connect(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
+
+
+def resolve_inputs(given: list[str]) -> list[Path]:
+    """The transactions files in build order: paths as given, glob patterns expanded (sorted)."""
+    files: list[Path] = []
+    for item in given:
+        path = Path(item).expanduser()
+        if not path.exists() and glob.has_magic(item):
+            matches = sorted(glob.glob(str(path)))
+            if not matches:
+                raise UsageError(f"no transactions file matches '{item}'. Fix: check the pattern "
+                                 "(quote it so that the shell does not expand it).")
+            files.extend(Path(m).resolve() for m in matches)
+            continue
+        path = path.resolve()
+        if not path.exists():
+            raise UsageError(f"transactions file '{path}' does not exist. "
+                             "Fix: give an existing CSV, CSV.gz or Parquet file (--transactions PATH "
+                             "or TRANSACTIONS=PATH make run).")
+        files.append(path)
+    seen: set[Path] = set()
+    for path in files:
+        if path in seen:
+            raise UsageError(f"transactions file '{path}' is given twice. Fix: give each file once "
+                             "(rows repeated across files are de-duplicated, a whole file twice is a mistake).")
+        seen.add(path)
+    return files
+
+
+def check_file(path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(f"transactions file '{path}' is not a file. Fix: give a CSV, CSV.gz or "
+                         "Parquet file (several with --transactions A --transactions B, or a quoted glob).")
+    if not path.name.lower().endswith(SUPPORTED_SUFFIXES):
+        raise UsageError(f"transactions file '{path}': unsupported file type. "
+                         f"Fix: give one of {', '.join(SUPPORTED_SUFFIXES)}.")
+    if path.stat().st_size == 0:
+        raise UsageError(f"transactions file '{path}' is empty. Fix: export the transactions "
+                         "again with a header row and at least one line.")
+
+
+def _error_line(text: str) -> str | None:
+    match = re.search(r"Line:\s*(\d+)", text)
+    return match.group(1) if match else None
+
+
+def _open_text(path: Path, encoding: str | None):
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    return opener(path, "rt", encoding=encoding or "utf-8", errors="replace", newline="")
+
+
+def _first_line(path: Path, encoding: str | None) -> str:
     try:
-        rows = con.execute(f"describe select * from {reader}").fetchall()
+        with _open_text(path, encoding) as handle:
+            return handle.readline()
+    except OSError:
+        return ""
+
+
+def _first_ragged_line(path: Path, delimiter: str, encoding: str | None) -> tuple[int, int, int] | None:
+    """(line number, fields, header fields) of the first line split differently from the header."""
+    try:
+        with _open_text(path, encoding) as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            expected = None
+            for fields in reader:
+                if expected is None:
+                    expected = len(fields)
+                elif fields and len(fields) != expected:
+                    return reader.line_num, len(fields), expected
+    except (OSError, csv.Error):
+        return None
+    return None
+
+
+def _ragged_error(path: Path, delimiter: str, line: int, found: int, expected: int) -> UsageError:
+    shown = {"\t": "tab"}.get(delimiter, delimiter)
+    return UsageError(
+        f"transactions file '{path}': line {line} has {found} '{shown}'-separated fields where the "
+        f"header has {expected}, typically a value that contains the delimiter without quotes (so the "
+        "file cannot be split into columns). Fix: quote such values when exporting (or correct that line).")
+
+
+def read_error(path: Path, exc: Exception, encoding: str | None = None) -> UsageError:
+    """A DuckDB reading error turned into what happened, where, and the fix."""
+    text = str(exc)
+    line = _error_line(text)
+    where = f" (near line {line})" if line else ""
+    if "unicode" in text.lower() or "not utf-8" in text.lower():
+        return UsageError(
+            f"transactions file '{path}' is not UTF-8 text{where}. Fix: pass --encoding latin-1 "
+            "(exports from Excel and older Windows systems), or save the file as UTF-8.")
+    if "not utf-16" in text.lower():
+        return UsageError(f"transactions file '{path}' is not UTF-16 text. Fix: pass the file's "
+                          "encoding with --encoding (utf-8, latin-1 or utf-16).")
+    if "Number of Columns" in text or "TOO MANY COLUMNS" in text or "TOO FEW COLUMNS" in text:
+        detail = re.search(r"Expected Number of Columns:?\s*\d+\s*Found:?\s*\d+", text)
+        return UsageError(
+            f"transactions file '{path}': line {line or '?'} does not have as many fields as the header"
+            f"{' (' + detail.group(0) + ')' if detail else ''}, typically a value that contains the "
+            "delimiter without quotes. Fix: quote such values when exporting (or correct that line).")
+    if "dialect" in text and not is_parquet(path):
+        header = _first_line(path, encoding)
+        guess = max((",", ";", "\t", "|"), key=header.count)
+        ragged = _first_ragged_line(path, guess, encoding) if header.count(guess) else None
+        if ragged:
+            return _ragged_error(path, guess, *ragged)
+    first = " ".join(text.strip().splitlines()[:2])
+    return UsageError(f"cannot read transactions file '{path}': {first}. Fix: give a CSV file with a "
+                      "header row (optionally gzipped) or a Parquet file.")
+
+
+def _single_column_error(path: Path, column: str, encoding: str | None) -> UsageError:
+    """The file was read as one column: name the likely delimiter and, if a line breaks it, the line."""
+    counts = {d: column.count(d) for d in (",", ";", "\t", "|")}
+    guess = max(counts, key=counts.get)
+    shown = {"\t": "tab"}.get(guess, guess)
+    if counts[guess] == 0:
+        return UsageError(
+            f"transactions file '{path}' was read as a single column ('{column[:80]}'): its delimiter "
+            "was not recognised. Fix: export it as CSV with a header row and comma, semicolon, tab or "
+            "| between the columns, or pass --delimiter CHAR.")
+    ragged = _first_ragged_line(path, guess, encoding)
+    if ragged:
+        return _ragged_error(path, guess, *ragged)
+    return UsageError(
+        f"transactions file '{path}' was read as a single column ('{column[:80]}'): the delimiter "
+        f"'{shown}' was not detected. Fix: pass --delimiter '{shown}'.")
+
+
+def inspect_file(path: Path, encoding: str | None, delimiter: str | None) -> tuple[list[str], int]:
+    """Column names and row count of one file, read in full once by DuckDB so that an
+    unreadable line is reported here, with its number, instead of in the middle of dbt."""
+    reader = reader_sql([path], encoding, delimiter)
+    con = duckdb_connect()
+    try:
+        columns = [row[0] for row in con.execute(f"describe select * from {reader}").fetchall()]
+        if len(columns) == 1 and not is_parquet(path):
+            raise _single_column_error(path, columns[0], encoding)
+        rows = con.execute(f"select count(*) from {reader}").fetchone()[0]
     except duckdb.Error as exc:
-        raise UsageError(f"cannot read transactions file '{path}': {exc}".strip()) from exc
+        raise read_error(path, exc, encoding) from exc
     finally:
         con.close()
-    return [row[0] for row in rows]
+    if rows == 0:
+        raise UsageError(f"transactions file '{path}' has a header but no rows. Fix: export the "
+                         "transactions again, with at least one line under the header.")
+    return columns, rows
 
 
-def check_columns(path: Path, found: list[str], column_map: dict[str, str], aliases: dict) -> None:
+def resolve_columns(found: list[str], column_map: dict[str, str], aliases: dict) -> dict[str, str | None]:
+    """{canonical name: column of the file or None}, as the dbt macro transaction_columns does."""
+    by_normal: dict[str, str] = {}
+    for name in found:
+        by_normal.setdefault(_normalise(name), name)
+    resolved: dict[str, str | None] = {}
+    for name in CANONICAL_COLUMNS:
+        candidates = [column_map[name]] if name in column_map else list(aliases.get(name, []))
+        resolved[name] = next((by_normal[_normalise(c)] for c in candidates if _normalise(c) in by_normal), None)
+    return resolved
+
+
+def check_columns(path: Path, found: list[str], column_map: dict[str, str], aliases: dict) -> dict[str, str]:
     """Fail early, with the closest match, when a required column is missing.
 
     dbt resolves the same mapping (macro transaction_columns); this check runs first so
     that the user sees one clear message instead of a dbt compile error.
     """
     by_normal = {_normalise(name): name for name in found}
+    resolved = resolve_columns(found, column_map, aliases)
     problems = []
     for name in CANONICAL_COLUMNS:
-        candidates = [column_map[name]] if name in column_map else list(aliases.get(name, []))
-        if any(_normalise(c) in by_normal for c in candidates):
+        if resolved[name] is not None:
             continue
+        candidates = [column_map[name]] if name in column_map else list(aliases.get(name, []))
         close = difflib.get_close_matches(
             _normalise(candidates[0]) if candidates else name, list(by_normal), n=1, cutoff=0.6)
         hint = f" Did you mean '{by_normal[close[0]]}'?" if close else ""
@@ -104,17 +295,147 @@ def check_columns(path: Path, found: list[str], column_map: dict[str, str], alia
         raise UsageError(
             f"transactions file '{path}' is missing required column(s):\n" + "\n".join(problems)
             + f"\n  The file has: {', '.join(found)}")
+    return {name: column for name, column in resolved.items() if column is not None}
 
 
 def parse_column_map(pairs: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or key not in CANONICAL_COLUMNS:
+        if not sep or key not in CANONICAL_COLUMNS or not value.strip():
             raise UsageError(
                 f"--column-map '{pair}': use NAME=COLUMN with NAME one of {', '.join(CANONICAL_COLUMNS)}")
         mapping[key] = value
     return mapping
+
+
+def preflight(files: list[Path], column_map: dict[str, str], aliases: dict,
+              encoding: str | None, delimiter: str | None) -> dict[Path, int]:
+    """Every file readable, with rows and the eight columns, all named alike; rows per file."""
+    if len({is_parquet(p) for p in files}) > 1:
+        raise UsageError("the transactions files mix Parquet and CSV: "
+                         + ", ".join(f"'{p.name}'" for p in files)
+                         + ". Fix: give files of one kind (convert the others first).")
+    rows: dict[Path, int] = {}
+    first: tuple[Path, dict[str, str]] | None = None
+    for path in files:
+        check_file(path)
+        found, rows[path] = inspect_file(path, encoding, delimiter)
+        mapping = check_columns(path, found, column_map, aliases)
+        if first is None:
+            first = (path, mapping)
+            continue
+        for name in CANONICAL_COLUMNS:
+            if mapping[name] != first[1][name]:
+                raise UsageError(
+                    f"transactions files '{first[0]}' and '{path}' name the column {name} differently "
+                    f"('{first[1][name]}' and '{mapping[name]}'). Fix: give all files the same header "
+                    "(rename the column in one of them), or build them separately.")
+    return rows
+
+
+def _date_text(value) -> str:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value).strip()
+
+
+def validate_vars(dbt_vars: dict) -> None:
+    """Vars that become SQL are checked before any SQL runs; a bad one is refused by name."""
+    as_of = dbt_vars.get("as_of_date")
+    if as_of not in (None, ""):
+        text = _date_text(as_of)
+        try:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+                raise ValueError(text)
+            dt.date.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"as_of_date '{text}' is not a date. Fix: use YYYY-MM-DD, e.g. "
+                             "--as-of-date 2011-12-01.") from None
+        dbt_vars["as_of_date"] = text
+    for name in POSITIVE_INT_VARS:
+        if name in dbt_vars:
+            value = dbt_vars[name]
+            if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", str(value).strip()) or int(str(value)) < 1:
+                raise UsageError(f"{name} = {value!r} must be a whole number of at least 1. "
+                                 f"Fix: e.g. --vars '{{{name}: 90}}'.")
+            dbt_vars[name] = int(str(value).strip())
+    for name, (low, high) in NUMBER_VARS.items():
+        if name in dbt_vars:
+            value = dbt_vars[name]
+            ok = (not isinstance(value, bool)
+                  and re.fullmatch(r"-?[0-9]+([.][0-9]+)?", str(value).strip()) is not None
+                  and low <= float(str(value)) <= high)
+            if not ok:
+                raise UsageError(f"{name} = {value!r} must be a number from {low} to {high}.")
+    formats = dbt_vars.get("invoice_date_formats")
+    if formats is not None and (not isinstance(formats, list)
+                                or not all(isinstance(f, str) and "%" in f for f in formats)):
+        raise UsageError(f"invoice_date_formats = {formats!r} must be a list of strptime formats, "
+                         "e.g. --vars '{invoice_date_formats: [\"%d/%m/%Y %H:%M\"]}'.")
+    column_map = dbt_vars.get("column_map")
+    if column_map is not None:
+        if not isinstance(column_map, dict) or not all(
+                k in CANONICAL_COLUMNS and isinstance(v, str) and v.strip() for k, v in column_map.items()):
+            raise UsageError(f"column_map = {column_map!r} must map canonical names "
+                             f"({', '.join(CANONICAL_COLUMNS)}) to column names of the file.")
+    aliases = dbt_vars.get("column_aliases")
+    if aliases is not None and (not isinstance(aliases, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in aliases.values())):
+        raise UsageError("column_aliases must map canonical names to lists of column names.")
+
+
+def csv_options(encoding: str | None, delimiter: str | None) -> tuple[str | None, str | None]:
+    """(encoding, delimiter) of the CSV reader (flags --encoding/--delimiter or vars
+    csv_encoding/csv_delimiter), validated."""
+    if encoding:
+        name = str(encoding)
+        encoding = ENCODINGS.get(name.strip().lower())
+        if encoding is None:
+            raise UsageError(f"--encoding '{name}' is not supported. Fix: use utf-8, latin-1 "
+                             "or utf-16 (latin-1 also reads most Windows-1252 exports).")
+    if delimiter:
+        name = str(delimiter)
+        delimiter = DELIMITER_NAMES.get(name.lower(), name)
+        if len(delimiter) != 1 or delimiter.isalnum() or delimiter in "\"'\r\n ":
+            raise UsageError(f"--delimiter '{name}' must be one character such as , ; | or tab.")
+    return encoding or None, delimiter or None
+
+
+@contextlib.contextmanager
+def build_lock(warehouse_dir: Path):
+    """One build at a time per warehouse folder (a second one would clobber the first's file)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    handle = open(warehouse_dir / ".build.lock", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UsageError(f"another build ({holder}) is writing to '{warehouse_dir}'. Fix: wait for it "
+                         "to finish, or build into another --warehouse-dir.") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _die_with_parent() -> None:
+    """In the dbt child: get SIGTERM when the runner dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort, other systems have no prctl
+        pass
 
 
 def run_dbt(args: list[str], env: dict[str, str], log_file: Path) -> float:
@@ -125,7 +446,8 @@ def run_dbt(args: list[str], env: dict[str, str], log_file: Path) -> float:
     with open(log_file, "a", encoding="utf-8") as sink:
         sink.write(f"\n$ {' '.join(command)}\n")
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+                                stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         assert proc.stdout is not None
         for line in proc.stdout:
             sink.write(line)
@@ -137,16 +459,121 @@ def run_dbt(args: list[str], env: dict[str, str], log_file: Path) -> float:
     return time.monotonic() - started
 
 
-def failed_nodes(run_results: Path) -> list[str]:
-    """unique_ids of the nodes that errored or failed in the last dbt invocation."""
+def _run_results(run_results: Path) -> list[dict]:
     if not run_results.exists():
         return []
-    results = json.loads(run_results.read_text()).get("results", [])
-    return [r["unique_id"] for r in results if r.get("status") in ("error", "fail")]
+    return [r for r in json.loads(run_results.read_text()).get("results", [])
+            if r.get("status") in ("error", "fail")]
+
+
+def failed_nodes(run_results: Path) -> list[str]:
+    """unique_ids of the nodes that errored or failed in the last dbt invocation."""
+    return [r["unique_id"] for r in _run_results(run_results)]
+
+
+def failure_messages(run_results: Path, limit: int = 5) -> str:
+    """The messages of the failed nodes, one line each (the input checks put the fix in theirs)."""
+    lines = []
+    for result in _run_results(run_results)[:limit]:
+        message = " ".join((result.get("message") or "").split())
+        message = re.sub(r"^Runtime Error in \S+ \S+ \([^)]*\) ", "", message)
+        if "Traceback" in message:  # a Python step: its exception, not the stack
+            errors = list(re.finditer(r"\b\w+(Error|Exception): ", message))
+            if errors:
+                message = message[errors[-1].start():]
+        lines.append(f"  - {result['unique_id']}: {message[:700]}")
+    return "\n".join(lines)
+
+
+def publish_atomically(building_db: Path, final_db: Path) -> None:
+    """Make the finished build the warehouse in one rename.
+
+    The build is checkpointed first (no write-ahead log may travel separately from the
+    file), a stale log of the old file is removed, then os.replace swaps the directory
+    entry: readers holding the old file keep their (old) inode, new readers get the new.
+    """
+    con = duckdb_connect(str(building_db))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    if Path(f"{building_db}.wal").exists():
+        raise UsageError(f"the finished build '{building_db}' still has a write-ahead log; not published. "
+                         "Fix: run the build again.")
+    Path(f"{final_db}.wal").unlink(missing_ok=True)
+    os.replace(building_db, final_db)
+    with contextlib.suppress(OSError):
+        folder = os.open(final_db.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def report_inputs(db: Path, files: list[Path], as_of_date: str | None) -> None:
+    """What happened to the raw rows: per file, per rejection reason, overlaps between files."""
+    con = duckdb_connect(str(db), read_only=True)
+    try:
+        per_file = con.execute("""
+            select source_file, count(*), count(*) filter (where rejection_reason is null)
+            from staging.base_transactions group by 1 order by min(raw_row_id)""").fetchall()
+        reasons = con.execute("""
+            select rejection_reason, count(*),
+                arg_min(quantity_raw, raw_row_id), arg_min(unit_price_raw, raw_row_id),
+                arg_min(invoice_date_raw, raw_row_id), min(raw_row_id)
+            from staging.base_transactions where rejection_reason is not null
+            group by 1 order by 2 desc, 1""").fetchall()
+        overlaps = []
+        if len(files) > 1:
+            overlaps = con.execute("""
+                with copies as (
+                    select
+                        source_file,
+                        rejection_reason,
+                        first_value(source_file) over (
+                            partition by invoice_no_raw, stock_code_raw, description_raw, quantity_raw,
+                                invoice_date_raw, unit_price_raw, customer_id_raw, country_raw
+                            order by raw_row_id) as first_file,
+                    from staging.base_transactions
+                )
+                select source_file, first_file, count(*) from copies
+                where rejection_reason = 'duplicate' and source_file <> first_file
+                group by 1, 2 order by 1, 2""").fetchall()
+        dates = con.execute("select min(invoice_date), max(invoice_date) from staging.stg_transactions").fetchone()
+    finally:
+        con.close()
+    log("input rows (file: raw -> clean):")
+    for name, raw, clean in per_file:
+        print(f"    {name:<48} {raw:>12,} -> {clean:,}")
+    if reasons:
+        log("rejected rows (staging.stg_transactions_rejected), by reason:")
+        for reason, count, quantity, price, date, row in reasons:
+            example = {"invalid_quantity": quantity, "invalid_unit_price": price,
+                       "invalid_invoice_date": date, "implausible_date": date}.get(reason)
+            shown = f"   e.g. row {row}: {example!r}" if reason in (
+                "invalid_quantity", "invalid_unit_price", "invalid_invoice_date", "implausible_date") else ""
+            print(f"    {reason:<24} {count:>12,}{shown}")
+        if any(r[0] == "invalid_unit_price" for r in reasons):
+            log("hint: prices with currency symbols, thousands separators or decimal commas are not "
+                "parsed; export plain numbers such as 1234.50")
+        if any(r[0] == "invalid_invoice_date" for r in reasons):
+            log("hint: InvoiceDate is read as ISO or the formats of var invoice_date_formats; a day-first "
+                "file needs --vars '{invoice_date_formats: [\"%d/%m/%Y %H:%M\"]}'")
+    for later, earlier, count in overlaps:
+        log(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
+    if as_of_date and dates[1] is not None:
+        as_of = dt.date.fromisoformat(as_of_date)
+        if (as_of - dates[1]).days > 1:
+            log(f"note: as_of_date {as_of} is {(as_of - dates[1]).days} days after the last clean "
+                f"transaction ({dates[1]}): the days in between count as days without orders, so "
+                "customers look less active than the data may warrant")
+        elif dates[1] >= as_of:
+            log(f"note: clean transactions dated on or after as_of_date {as_of} (up to {dates[1]}) are "
+                "kept in staging and ignored by every feature, label and mart")
 
 
 def summarise(db_path: Path) -> list[tuple[str, str, int]]:
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = duckdb_connect(str(db_path), read_only=True)
     try:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
@@ -183,9 +610,11 @@ def publish_outputs(db: Path, warehouse_dir: Path, args, timings: dict) -> dict[
 def build(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transactions", default=os.environ.get("TRANSACTIONS") or None,
-                        help="CSV, CSV.gz or Parquet file of transactions (default: env "
-                             "TRANSACTIONS, else the demo data, generated if missing)")
+    parser.add_argument("--transactions", action="append", default=None, metavar="PATH",
+                        help="CSV, CSV.gz or Parquet file of transactions; repeat it (or give a quoted "
+                             "glob such as 'exports/*.csv') for several files, read as one in the order "
+                             "given, rows repeated across files kept once (default: env TRANSACTIONS, "
+                             "else the demo data, generated if missing)")
     parser.add_argument("--warehouse-dir", default=os.environ.get("WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE),
                         help="where retention.duckdb, the docs site and logs go (default: warehouse/)")
     parser.add_argument("--as-of-date", help="analysis date YYYY-MM-DD (default: day after the last transaction)")
@@ -194,6 +623,8 @@ def build(argv: list[str] | None = None) -> Path:
     parser.add_argument("--snapshot-count", type=int, help="number of past training cutoffs (default 12)")
     parser.add_argument("--column-map", action="append", default=[], metavar="NAME=COLUMN",
                         help="map a canonical column to your file's column, e.g. customer_id='Client No'")
+    parser.add_argument("--encoding", help="encoding of CSV files: utf-8 (default), latin-1 or utf-16")
+    parser.add_argument("--delimiter", help="CSV delimiter, e.g. ';' or tab (default: detected)")
     parser.add_argument("--vars", default=None, help="extra dbt vars as YAML/JSON, e.g. '{snapshot_count: 6}'")
     parser.add_argument("--demo-rows", type=int, default=DEFAULT_DEMO_ROWS,
                         help=f"size of the generated demo data (default {DEFAULT_DEMO_ROWS:,})")
@@ -209,29 +640,31 @@ def build(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
 
     started = time.monotonic()
+    if args.threads < 1:
+        raise UsageError(f"--threads {args.threads}: give 1 or more.")
+    if not re.fullmatch(r"[0-9]+([.][0-9]+)?\s*([KMGT]i?B|B)", args.memory_limit.strip(), re.IGNORECASE):
+        raise UsageError(f"--memory-limit '{args.memory_limit}' is not a size. Fix: e.g. --memory-limit 4GB.")
     warehouse_dir = Path(args.warehouse_dir).resolve()
     warehouse_dir.mkdir(parents=True, exist_ok=True)
 
-    if args.transactions:
-        transactions = Path(args.transactions).expanduser().resolve()
-        if not transactions.exists():
-            raise UsageError(f"transactions file '{transactions}' does not exist. "
-                             "Fix: give an existing CSV, CSV.gz or Parquet file (--transactions PATH "
-                             "or TRANSACTIONS=PATH make run).")
-    else:
-        transactions = demo_path(warehouse_dir)
-        ensure_demo_data(transactions, args.demo_rows)
-    if not transactions.name.lower().endswith(SUPPORTED_SUFFIXES):
-        raise UsageError(f"transactions file '{transactions}': unsupported file type. "
-                         f"Fix: give one of {', '.join(SUPPORTED_SUFFIXES)}.")
-    if transactions.is_file() and transactions.stat().st_size == 0:
-        raise UsageError(f"transactions file '{transactions}' is empty. Fix: export the transactions "
-                         "again with a header row and at least one line.")
+    given = args.transactions or ([os.environ["TRANSACTIONS"]] if os.environ.get("TRANSACTIONS") else [])
+    with build_lock(warehouse_dir):
+        if given:
+            files = resolve_inputs(given)
+        else:
+            files = [demo_path(warehouse_dir)]
+            ensure_demo_data(files[0], args.demo_rows)
+        return _build(args, files, warehouse_dir, started)
 
-    dbt_vars: dict = yaml.safe_load(args.vars) if args.vars else {}
+
+def _build(args, files: list[Path], warehouse_dir: Path, started: float) -> Path:
+    try:
+        dbt_vars: dict = yaml.safe_load(args.vars) if args.vars else {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--vars is not valid YAML/JSON: {exc}") from None
     if not isinstance(dbt_vars, dict):
         raise UsageError(f"--vars must be a YAML/JSON mapping, got: {args.vars}")
-    dbt_vars["transactions_path"] = str(transactions)
+    dbt_vars["transactions_path"] = str(files[0]) if len(files) == 1 else [str(p) for p in files]
     for name in ("as_of_date", "churn_horizon_days", "snapshot_cadence_days", "snapshot_count"):
         value = getattr(args, name)
         if value is not None:
@@ -239,15 +672,25 @@ def build(argv: list[str] | None = None) -> Path:
     column_map = {**(dbt_vars.get("column_map") or {}), **parse_column_map(args.column_map)}
     if column_map:
         dbt_vars["column_map"] = column_map
+    encoding, delimiter = csv_options(args.encoding or dbt_vars.pop("csv_encoding", None),
+                                      args.delimiter or dbt_vars.pop("csv_delimiter", None))
+    if encoding:
+        dbt_vars["csv_encoding"] = encoding
+    if delimiter:
+        dbt_vars["csv_delimiter"] = delimiter
+    validate_vars(dbt_vars)
 
     project_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
-    check_columns(transactions, read_header(transactions), column_map, project_vars["column_aliases"])
+    aliases = dbt_vars.get("column_aliases") or project_vars["column_aliases"]
+    raw_rows = preflight(files, column_map, aliases, encoding, delimiter)
 
     final_db = warehouse_dir / DB_NAME
     building_db = warehouse_dir / f"{DB_NAME}.building"
+    # left by a build that failed or was killed (the lock says no build is running now)
     for leftover in (building_db, Path(f"{building_db}.wal")):
         leftover.unlink(missing_ok=True)
     target_dir = warehouse_dir / "dbt_target"
+    (target_dir / "run_results.json").unlink(missing_ok=True)
     log_file = warehouse_dir / "logs" / "build.log"
     log_file.parent.mkdir(exist_ok=True)
     log_file.write_text("")
@@ -257,23 +700,29 @@ def build(argv: list[str] | None = None) -> Path:
         "RETENTION_REPO_DIR": str(REPO),
         "RETENTION_DUCKDB_THREADS": str(args.threads),
         "RETENTION_DBT_THREADS": str(args.threads),
-        "RETENTION_MEMORY_LIMIT": args.memory_limit,
+        "RETENTION_MEMORY_LIMIT": args.memory_limit.strip(),
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(target_dir),
         "DBT_LOG_PATH": str(warehouse_dir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    common = ["--project-dir", str(DBT_PROJECT), "--vars", json.dumps(dbt_vars)]
-    log(f"building from {transactions}")
+    common = ["--project-dir", str(DBT_PROJECT), "--vars", json.dumps(dbt_vars, default=_date_text)]
+    log(f"building from {', '.join(str(p) for p in files)} ({sum(raw_rows.values()):,} rows)")
     build_args = ["build", *common] + (["--exclude", "tag:ml"] if args.skip_ml else [])
     try:
         timings = {"dbt build": run_dbt(build_args, env, log_file)}
     except UsageError as exc:
-        failed = failed_nodes(target_dir / "run_results.json")
+        results = target_dir / "run_results.json"
+        failed = failed_nodes(results)
+        messages = failure_messages(results)
+        detail = f"\nWhat failed:\n{messages}" if messages else ""
+        if building_db.exists():
+            detail += (f"\nThe failed build is kept for inspection in '{building_db}' (open it read-only; "
+                       "the next build removes it).")
         if any(node.startswith("model.retention.") and "_fit" in node for node in failed):
-            raise UsageError(f"{exc}\nA Python step failed ({', '.join(failed)}): see its message above. "
-                             "To build the SQL warehouse without the models, add --skip-ml.") from exc
-        raise
+            raise UsageError(f"{exc}{detail}\nA Python step failed ({', '.join(failed)}): see its message "
+                             "above. To build the SQL warehouse without the models, add --skip-ml.") from exc
+        raise UsageError(f"{exc}{detail}") from exc
 
     docs_dir = warehouse_dir / "docs"
     if not args.no_docs:
@@ -281,12 +730,12 @@ def build(argv: list[str] | None = None) -> Path:
         docs_dir.mkdir(exist_ok=True)
         shutil.copyfile(target_dir / "static_index.html", docs_dir / "index.html")
 
-    os.replace(building_db, final_db)
-    Path(f"{building_db}.wal").unlink(missing_ok=True)
+    publish_atomically(building_db, final_db)
 
     outputs = publish_outputs(final_db, warehouse_dir, args, timings)
     tables = summarise(final_db)
     print()
+    report_inputs(final_db, files, dbt_vars.get("as_of_date") or None)
     log("built tables (schema.table: rows):")
     for schema, table, count in tables:
         if schema != "reference":
@@ -310,6 +759,9 @@ def main() -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; the previous warehouse is untouched.", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -5,6 +5,21 @@
 {%- endmacro %}
 
 
+{% macro quote_identifier(name) -%}
+    {#- A column name of the input file as a SQL identifier. The name comes from the file's
+        header (which anyone can write), so embedded double quotes are doubled: a header
+        like `x"; drop table t; --` stays one harmless identifier. -#}
+    {{- return('"' ~ (name | string).replace('"', '""') ~ '"') -}}
+{%- endmacro %}
+
+
+{% macro transaction_files() -%}
+    {#- The input path(s) as a list of strings (var transactions_path: one path or a list). -#}
+    {%- set p = var('transactions_path', env_var('RETENTION_TRANSACTIONS', 'warehouse/demo/transactions.parquet')) -%}
+    {{- return([p | string] if p is string else p | map('string') | list) -}}
+{%- endmacro %}
+
+
 {% macro transaction_columns() %}
     {#- Returns {canonical name: column name in the file} for the eight input columns.
         var('column_map') wins; otherwise the first of var('column_aliases') present in
@@ -18,7 +33,7 @@
         {%- for name in canonical -%}{%- do placeholder.update({name: name}) -%}{%- endfor -%}
         {{ return(placeholder) }}
     {%- endif -%}
-    {%- set path = var('transactions_path', env_var('RETENTION_TRANSACTIONS', 'warehouse/demo/transactions.parquet')) -%}
+    {%- set path = transaction_files() | join("', '") -%}
     {%- set described = run_query('describe select * from ' ~ source('raw', 'transactions')) -%}
     {%- set found = described.columns[0].values() | list -%}
     {%- set by_normal = {} -%}
