@@ -188,6 +188,13 @@ def _validate_summary(summary: pd.DataFrame, *, need_monetary: bool = True) -> p
     return out
 
 
+def _in_fixed_order(data: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by customer_id: a fit must not depend on the order rows arrive in (a
+    database returns them in any order; floating-point sums, and so the optimiser's path,
+    depend on it)."""
+    return data.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+
+
 def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype="float64")
 
@@ -303,7 +310,7 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0, time_scale: float =
 
     Output: :class:`BGNBDFit`.
     """
-    s = _validate_summary(summary, need_monetary=False)
+    s = _in_fixed_order(_validate_summary(summary, need_monetary=False))
     if penalizer < 0 or not np.isfinite(penalizer):
         raise ValueError("penalizer must be a finite number >= 0")
     if not (time_scale > 0 and np.isfinite(time_scale)):
@@ -516,7 +523,7 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
 
     Output: :class:`GammaGammaFit`.
     """
-    s = _validate_summary(summary)
+    s = _in_fixed_order(_validate_summary(summary))
     repeat = s["frequency"].to_numpy() > 0
     positive = s["monetary_value"].to_numpy() > 0
     use = repeat & positive
@@ -735,7 +742,7 @@ def holdout_check(
     calibration-frequency buckets '0' .. '6', '7+' (always all 9 rows; means
     are NaN for empty buckets).
     """
-    s = _validate_summary(calibration_summary, need_monetary=False)
+    s = _in_fixed_order(_validate_summary(calibration_summary, need_monetary=False))
     if not (np.isfinite(holdout_days) and holdout_days > 0):
         raise ValueError("holdout_days must be a positive number of days")
     if not isinstance(holdout_purchases, pd.DataFrame) or not {"customer_id", "actual_purchases"} <= set(

@@ -249,6 +249,16 @@ def test_fits_are_deterministic_and_penalizer_shrinks(sim):
     assert pen.log_likelihood < plain.log_likelihood  # the unpenalised optimum is the MLE
 
 
+def test_fits_and_scores_do_not_depend_on_row_order(sim):
+    cal = sim["cal"].iloc[:3000]
+    shuffled = cal.sample(frac=1.0, random_state=3)
+    assert fit_bgnbd(shuffled) == fit_bgnbd(cal)
+    assert fit_gamma_gamma(shuffled) == fit_gamma_gamma(cal)
+    by_customer = lambda frame: frame.set_index("customer_id").sort_index()  # noqa: E731
+    pd.testing.assert_frame_equal(by_customer(score_customers(shuffled)[0]),
+                                  by_customer(score_customers(cal)[0]))
+
+
 def test_gamma_gamma_parameter_recovery():
     rng = np.random.default_rng(7)
     n = 20_000

@@ -9,8 +9,9 @@ from models_py.clv import fit_bgnbd, holdout_check, score_customers
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    summary = dbt.ref("customer_btyd_summary").df()
-    holdout = dbt.ref("clv_holdout_summary").df()
+    # in a fixed order, so that the packed result tables are identical build after build
+    summary = dbt.ref("customer_btyd_summary").df().sort_values("customer_id", ignore_index=True)
+    holdout = dbt.ref("clv_holdout_summary").df().sort_values("customer_id", ignore_index=True)
     params = dbt.ref("int_analysis_parameters").df().iloc[0]
 
     scores, parameters = score_customers(
