@@ -27,6 +27,14 @@ line_days as (
     group by 1, 2
 ),
 
+keyed_orders as (
+    select
+        *,
+        -- sorts orders by time, then invoice number: the latest order carries the country
+        strftime(order_at, '%Y-%m-%d %H:%M:%S') || '|' || invoice_no as order_key,
+    from orders
+),
+
 order_days as (
     select
         customer_id,
@@ -34,11 +42,9 @@ order_days as (
         count(*) as orders,
         sum(order_value) as order_value,
         count(case when month(order_date) in (10, 11, 12) then 1 end) as q4_orders,
-        -- the day's latest order (time, then invoice number) carries the country
-        max(strftime(order_at, '%Y-%m-%d %H:%M:%S') || '|' || invoice_no) as last_order_key,
-        arg_max(country, strftime(order_at, '%Y-%m-%d %H:%M:%S') || '|' || invoice_no)
-            as last_order_country,
-    from orders
+        max(order_key) as last_order_key,
+        arg_max(country, order_key) as last_order_country,
+    from keyed_orders
     group by 1, 2
 ),
 
