@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.run_warehouse import sql_string  # noqa: E402
 
 CRM_LISTS = {
     "retention_targets": "high_value_high_risk",
@@ -31,10 +35,6 @@ CRM_COLUMNS = (
     "cluster_name", "risk_band", "churn_probability", "clv", "expected_value_of_acting",
     "last_order_date", "top_drivers",
 )
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def export_outputs(db_path: Path, output_dir: Path) -> dict[str, int]:
@@ -51,7 +51,7 @@ def export_outputs(db_path: Path, output_dir: Path) -> dict[str, int]:
             "where table_schema = 'marts' order by 1").fetchall()]
         for table in marts:
             target = staging / f"{table}.parquet"
-            con.execute(f'copy (select * from marts."{table}") to {_literal(target)} (format parquet)')
+            con.execute(f'copy (select * from marts."{table}") to {sql_string(target)} (format parquet)')
             written[target.name] = con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
         if "customer_decisions" in marts:
             columns = ", ".join(CRM_COLUMNS)
@@ -60,7 +60,7 @@ def export_outputs(db_path: Path, output_dir: Path) -> dict[str, int]:
                 query = (f"select {columns} from marts.customer_decisions "
                          f"where quadrant_key = '{quadrant_key}' "
                          "order by expected_value_of_acting desc, customer_id")
-                con.execute(f"copy ({query}) to {_literal(target)} (format csv, header true)")
+                con.execute(f"copy ({query}) to {sql_string(target)} (format csv, header true)")
                 written[target.name] = con.execute(
                     "select count(*) from marts.customer_decisions where quadrant_key = ?",
                     [quadrant_key]).fetchone()[0]
