@@ -526,18 +526,11 @@ def report_inputs(db: Path, files: list[Path], as_of_date: str | None) -> None:
         overlaps = []
         if len(files) > 1:
             overlaps = con.execute("""
-                with copies as (
-                    select
-                        source_file,
-                        rejection_reason,
-                        first_value(source_file) over (
-                            partition by invoice_no_raw, stock_code_raw, description_raw, quantity_raw,
-                                invoice_date_raw, unit_price_raw, customer_id_raw, country_raw
-                            order by raw_row_id) as first_file,
-                    from staging.base_transactions
-                )
-                select source_file, first_file, count(*) from copies
-                where rejection_reason = 'duplicate' and source_file <> first_file
+                select copy.source_file, first.source_file, count(*)
+                from staging.base_transaction_copies as copies
+                join staging.base_transaction_lines as copy on copy.raw_row_id = copies.raw_row_id
+                join staging.base_transaction_lines as first on first.raw_row_id = copies.first_copy_raw_row_id
+                where copy.source_file <> first.source_file
                 group by 1, 2 order by 1, 2""").fetchall()
         dates = con.execute("select min(invoice_date), max(invoice_date) from staging.stg_transactions").fetchone()
     finally:
@@ -572,14 +565,16 @@ def report_inputs(db: Path, files: list[Path], as_of_date: str | None) -> None:
                 "kept in staging and ignored by every feature, label and mart")
 
 
-def summarise(db_path: Path) -> list[tuple[str, str, int]]:
+def summarise(db_path: Path) -> list[tuple[str, str, int, bool]]:
+    """(schema, table or view, rows, is_view) for everything the build made."""
     con = duckdb_connect(str(db_path), read_only=True)
     try:
         tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1, 2").fetchall()
-        return [(s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0])
-                for s, t in tables]
+            "select table_schema, table_name, table_type = 'VIEW' from information_schema.tables "
+            "where table_type in ('BASE TABLE', 'VIEW') and table_catalog = current_database() "
+            "and table_schema not in ('information_schema', 'pg_catalog') order by 1, 2").fetchall()
+        return [(s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0], is_view)
+                for s, t, is_view in tables]
     finally:
         con.close()
 
@@ -736,10 +731,10 @@ def _build(args, files: list[Path], warehouse_dir: Path, started: float) -> Path
     tables = summarise(final_db)
     print()
     report_inputs(final_db, files, dbt_vars.get("as_of_date") or None)
-    log("built tables (schema.table: rows):")
-    for schema, table, count in tables:
+    log("built tables and views (schema.table: rows):")
+    for schema, table, count, is_view in tables:
         if schema != "reference":
-            print(f"    {schema + '.' + table:<48} {count:>12,}")
+            print(f"    {schema + '.' + table:<48} {count:>12,}{'  (view)' if is_view else ''}")
     log(f"warehouse: {final_db}")
     if not args.no_docs:
         log(f"docs site: {docs_dir / 'index.html'}")

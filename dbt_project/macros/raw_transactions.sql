@@ -74,3 +74,10 @@
     {%- endif -%}
     {{ return(mapping) }}
 {% endmacro %}
+
+{#- SQL list of DuckDB's numeric type names as typeof() reports them, for columns a typed
+    file (Parquet) already stores as numbers. -#}
+{% macro numeric_type_names() -%}
+'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER',
+'UBIGINT', 'UHUGEINT', 'FLOAT', 'DOUBLE'
+{%- endmacro %}

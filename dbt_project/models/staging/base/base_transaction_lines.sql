@@ -1,0 +1,128 @@
+{#- Every raw row, once: its raw text, its parsed values and, for rows that cannot be
+    used on their own, the reason (every reason but 'duplicate', which needs the other
+    rows: base_transaction_copies). The file is read once, here; base_transactions adds
+    the duplicates and stg_transactions / stg_transactions_rejected split the result, so
+    raw = clean + rejected by construction (and a test checks it against the file).
+    Several input files are read as one table, in the order given: raw_row_id numbers the
+    rows of the first file, then those of the second, and so on. -#}
+{%- set col = transaction_columns() -%}
+{%- set date_formats = var('invoice_date_formats', []) or [] -%}
+{#- A number as exports write it: optional sign, digits with at most one decimal point,
+    optional exponent. Anything else (currency symbols, thousands separators, decimal
+    commas, NaN, inf) is not parsed, so the row is rejected with its raw text. -#}
+{%- set number_pattern = '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$' -%}
+
+with
+
+source as (
+    select
+        *,
+        filename as _source_file_path,
+    from {{ source('raw', 'transactions') }}
+),
+
+raw_rows as (
+    select
+        row_number() over () as raw_row_id,
+        parse_filename(_source_file_path) as source_file,
+        {%- for name in ['invoice_no', 'stock_code', 'description', 'quantity',
+                         'invoice_date', 'unit_price', 'customer_id', 'country'] %}
+        cast({{ quote_identifier(col[name]) }} as varchar) as {{ name }}_raw,
+        {%- endfor %}
+        {#- typed values as the file has them (Parquet): read directly, see parsed #}
+        {%- for name in ['quantity', 'unit_price', 'invoice_date'] %}
+        {{ quote_identifier(col[name]) }} as {{ name }}_value,
+        {%- endfor %}
+    from source
+),
+
+parsed as (
+    select
+        *,
+        nullif(trim(invoice_no_raw), '') as invoice_no,
+        nullif(trim(stock_code_raw), '') as stock_code,
+        nullif(trim(description_raw), '') as description,
+        nullif(trim(country_raw), '') as country,
+        -- placeholders that spreadsheet and pandas exports write for "no customer"
+        case
+            when lower(trim(customer_id_raw)) in ('nan', 'none', 'null', 'n/a', 'na', '#n/a', '-')
+                then null
+            when contains(customer_id_raw, '.')
+                then regexp_replace(nullif(trim(customer_id_raw), ''), '^([0-9]+)[.]0+$', '\1')
+            else nullif(trim(customer_id_raw), '')
+        end as customer_id,
+        {#- A column that is already numeric or a timestamp (typed Parquet) is converted
+            directly; text is validated and parsed. typeof() is the column's type, so
+            DuckDB settles the branch once per query, not per row. #}
+        {%- for name in ['quantity', 'unit_price'] %}
+        case
+            when typeof({{ name }}_value) in ({{ numeric_type_names() }})
+                or starts_with(typeof({{ name }}_value), 'DECIMAL')
+                then try_cast({{ name }}_value as double)
+            when regexp_full_match(trim({{ name }}_raw), '{{ number_pattern }}')
+                then try_cast(trim({{ name }}_raw) as double)
+        end as {{ name }}_number,
+        {%- endfor %}
+        case
+            when typeof(invoice_date_value) in ('DATE', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS')
+                then cast(invoice_date_value as timestamp)
+            else coalesce(
+                try_cast(trim(invoice_date_raw) as timestamp)
+                {%- for fmt in date_formats %},
+                try_strptime(trim(invoice_date_raw), '{{ fmt | replace("'", "''") }}')
+                {%- endfor %}
+            )
+        end as invoice_at,
+    from raw_rows
+),
+
+flagged as (
+    select
+        *,
+        case
+            when invoice_no is null then 'missing_invoice_no'
+            when stock_code is null then 'missing_stock_code'
+            when invoice_at is null then 'invalid_invoice_date'
+            -- spreadsheet "zero dates" (1899-12-30, 1900-01-01) and other typos
+            when invoice_at < timestamp '1990-01-01' then 'implausible_date'
+            when quantity_number is null
+                or not isfinite(quantity_number)
+                or quantity_number <> floor(quantity_number)
+                -- a billion units on one line is a data error (e.g. a barcode pasted
+                -- into the quantity column), not a sale
+                or abs(quantity_number) >= 1e9 then 'invalid_quantity'
+            when unit_price_number is null
+                or not isfinite(unit_price_number)
+                or abs(unit_price_number) >= 1e12 then 'invalid_unit_price'
+            when upper(invoice_no) like 'A%' then 'adjustment'
+            when customer_id is null then 'missing_customer'
+        end as invalid_reason,
+    from parsed
+),
+
+final as (
+    select
+        raw_row_id,
+        source_file,
+        invoice_no_raw,
+        stock_code_raw,
+        description_raw,
+        quantity_raw,
+        invoice_date_raw,
+        unit_price_raw,
+        customer_id_raw,
+        country_raw,
+        invoice_no,
+        stock_code,
+        description,
+        country,
+        customer_id,
+        case when invalid_reason is null then cast(quantity_number as bigint) end as quantity,
+        case when invalid_reason is null
+            then cast(unit_price_number as decimal(18, 6)) end as unit_price,
+        invoice_at,
+        invalid_reason,
+    from flagged
+)
+
+select * from final
