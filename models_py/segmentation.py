@@ -181,7 +181,7 @@ def segment_customers(
     k: int | None = None,
     k_range=range(3, 9),
     random_state: int = 42,
-    sample_size: int = 20_000,
+    sample_size: int = 10_000,
     minibatch_threshold: int = 200_000,
     *,
     churn: pd.DataFrame | None = None,
