@@ -293,6 +293,33 @@ def bgnbd_log_likelihood(r, alpha, a, b, frequency, recency, T) -> np.ndarray:
     return common + np.where(pos, np.logaddexp(term_T, term_tx), term_T)
 
 
+def _bgnbd_log_likelihood_on_unique_values(frequency, recency, T) -> Callable:
+    """``bgnbd_log_likelihood`` for fixed data, as a function of the parameters only.
+
+    The special functions depend on x alone and the logs on T or t_x alone, and these take
+    few distinct values (whole days, purchase counts), so each is evaluated once per
+    distinct value and gathered: the same numbers, element by element, as
+    ``bgnbd_log_likelihood`` (same operations in the same order), several times faster
+    for hundreds of thousands of customers, which matters because the optimiser evaluates
+    the likelihood hundreds of times.
+    """
+    x, tx, T = _arr(frequency), _arr(recency), _arr(T)
+    pos = x > 0
+    ux, ix = np.unique(x, return_inverse=True)
+    utx, itx = np.unique(tx, return_inverse=True)
+    uT, iT = np.unique(T, return_inverse=True)
+    ux_safe = np.where(ux > 0, ux, 1.0)
+
+    def log_likelihood(r, alpha, a, b) -> np.ndarray:
+        common = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha))[ix]
+        lb_ab = betaln(a, b)
+        term_T = (betaln(a, b + ux) - lb_ab)[ix] - (r + x) * np.log(alpha + uT)[iT]
+        term_tx = (betaln(a + 1.0, b + ux_safe - 1.0) - lb_ab)[ix] - (r + x) * np.log(alpha + utx)[itx]
+        return common + np.where(pos, np.logaddexp(term_T, term_tx), term_T)
+
+    return log_likelihood
+
+
 def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0, time_scale: float = 1.0) -> BGNBDFit:
     """Maximum-likelihood BG/NBD fit.
 
@@ -330,9 +357,11 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0, time_scale: float =
     tx = s["recency"].to_numpy() / time_scale
     T = s["T"].to_numpy() / time_scale
 
+    log_likelihood = _bgnbd_log_likelihood_on_unique_values(x, tx, T)
+
     def objective(theta: np.ndarray) -> float:
         r, alpha, a, b = np.exp(theta)
-        ll = bgnbd_log_likelihood(r, alpha, a, b, x, tx, T)
+        ll = log_likelihood(r, alpha, a, b)
         return -float(np.mean(ll)) + penalizer * float(r**2 + alpha**2 + a**2 + b**2)
 
     # Start: r = 1, alpha matched to the observed repeat-purchase rate, a = b = 1.
