@@ -10,12 +10,17 @@ the expected value of acting (best first), with the columns a CRM import needs:
     brand_ambassadors.csv   high value, low risk: early access, referral rewards
     sunk_costs.csv          low value, high risk: automated low-cost re-engagement only
 
+and every result table of the Python steps (schema `ml`, except the packed `*_fit` tables)
+as `ml/<table>.parquet`, with `ml/build.json` saying which input and vars produced them: the
+`spark` target reads its ml tables from there (the Python steps run on DuckDB only).
+
 The files are written to a temporary folder that replaces the output folder at the end,
 so a failed export never leaves a mix of old and new files.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -37,8 +42,25 @@ CRM_COLUMNS = (
 )
 
 
-def export_outputs(db_path: Path, output_dir: Path) -> dict[str, int]:
-    """Write the exports; returns {file name: rows}."""
+def _export_schema(con, schema: str, folder: Path, prefix: str = "") -> dict[str, int]:
+    """Every table of the schema as <folder>/<table>.parquet (packed *_fit tables excepted)."""
+    written: dict[str, int] = {}
+    tables = [row[0] for row in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? order by 1", [schema]).fetchall()]
+    for table in tables:
+        if schema == "ml" and table.endswith("_fit"):
+            continue
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{table}.parquet"
+        con.execute(f'copy (select * from {schema}."{table}") to {sql_string(target)} (format parquet)')
+        written[prefix + target.name] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+    return written
+
+
+def export_outputs(db_path: Path, output_dir: Path, build_info: dict | None = None) -> dict[str, int]:
+    """Write the exports; returns {file name: rows} (ml tables as 'ml/<table>.parquet').
+    build_info (the input files and dbt vars of the build) is written as ml/build.json."""
     output_dir = Path(output_dir)
     staging = output_dir.with_name(output_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -46,13 +68,11 @@ def export_outputs(db_path: Path, output_dir: Path) -> dict[str, int]:
     written: dict[str, int] = {}
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        marts = [row[0] for row in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'marts' order by 1").fetchall()]
-        for table in marts:
-            target = staging / f"{table}.parquet"
-            con.execute(f'copy (select * from marts."{table}") to {sql_string(target)} (format parquet)')
-            written[target.name] = con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+        written.update(_export_schema(con, "marts", staging))
+        written.update(_export_schema(con, "ml", staging / "ml", prefix="ml/"))
+        if build_info is not None and (staging / "ml").is_dir():
+            (staging / "ml" / "build.json").write_text(json.dumps(build_info, indent=2, sort_keys=True))
+        marts = [name[:-len(".parquet")] for name in written if "/" not in name]
         if "customer_decisions" in marts:
             columns = ", ".join(CRM_COLUMNS)
             for name, quadrant_key in CRM_LISTS.items():

@@ -10,7 +10,7 @@
             customer_id,
             order_date,
             sum(order_value) as day_value,
-            row_number() over (partition by customer_id order by order_date) as day_number,
+            row_number() over (partition by customer_id order by order_date) as day_number
         from {{ orders }}
         where order_date < {{ end_date }}
         group by 1, 2
@@ -19,12 +19,13 @@
     select
         customer_id,
         count(*) - 1 as frequency,
-        date_diff('day', min(order_date), max(order_date)) as recency,
-        date_diff('day', min(order_date), cast({{ end_date }} - 1 as date)) as "T",
-        coalesce(avg(case when day_number > 1 then day_value end), 0) as monetary_value,
+        {{ dbt.datediff('min(order_date)', 'max(order_date)', 'day') }} as recency,
+        {{ dbt.datediff('min(order_date)', 'cast(' ~ end_date ~ ' - 1 as date)', 'day') }} as {{ adapter.quote('T') }},
+        coalesce(avg({{ retention.as_double('case when day_number > 1 then day_value end') }}), 0)
+            as monetary_value,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date,
-        cast({{ end_date }} - 1 as date) as observation_period_end,
+        cast({{ end_date }} - 1 as date) as observation_period_end
     from order_days
     group by 1
 {% endmacro %}

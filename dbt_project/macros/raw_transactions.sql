@@ -5,14 +5,6 @@
 {%- endmacro %}
 
 
-{% macro quote_identifier(name) -%}
-    {#- A column name of the input file as a SQL identifier. The name comes from the file's
-        header (which anyone can write), so embedded double quotes are doubled: a header
-        like `x"; drop table t; --` stays one harmless identifier. -#}
-    {{- return('"' ~ (name | string).replace('"', '""') ~ '"') -}}
-{%- endmacro %}
-
-
 {% macro transaction_files() -%}
     {#- The input path(s) as a list of strings (var transactions_path: one path or a list). -#}
     {%- set p = var('transactions_path', env_var('RETENTION_TRANSACTIONS', 'warehouse/demo/transactions.parquet')) -%}
@@ -80,4 +72,78 @@
 {% macro numeric_type_names() -%}
 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER',
 'UBIGINT', 'UHUGEINT', 'FLOAT', 'DOUBLE'
+{%- endmacro %}
+
+
+{% macro sql_string_literal(text) -%}
+    {#- A SQL string literal that the text cannot end early, on either engine. -#}
+    {%- set escaped = (text | string).replace("'", "''") if target.type != 'spark'
+        else (text | string).replace('\\', '\\\\').replace("'", "\\'") -%}
+    {{- return("'" ~ escaped ~ "'") -}}
+{%- endmacro %}
+
+
+{% macro create_raw_transactions() -%}
+    {#- Run by on-run-start: makes source('raw', 'transactions') readable. DuckDB needs
+        nothing (the source reads the file(s) in place through its external_location). -#}
+    {{- return(adapter.dispatch('create_raw_transactions', 'retention')()) -}}
+{%- endmacro %}
+
+{% macro default__create_raw_transactions() -%}
+    {{- return('') -}}
+{%- endmacro %}
+
+{% macro spark__create_raw_transactions() -%}
+    {#- On Spark: one external table per input file (USING csv / parquet over the path, the
+        file stays where it is) and the view raw.transactions over them in the order given,
+        with each row's file number, file name and position in its file, so that staging
+        numbers rows as DuckDB does (first file first, then by line). CSV is read as text,
+        with RFC 4180 quoting (a doubled quote inside quotes) and quoted line breaks; the
+        delimiter is var csv_delimiter (default comma: Spark does not detect it; the runner
+        passes the detected one). Returns the last statement for the hook to run. -#}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    {%- set paths = transaction_files() -%}
+    {%- set is_parquet = paths[0].lower().endswith('.parquet') or paths[0].lower().endswith('.parq') -%}
+    {%- set encodings = {'utf-8': 'UTF-8', 'latin-1': 'ISO-8859-1', 'utf-16': 'UTF-16'} -%}
+    {%- set encoding = var('csv_encoding', '') | string | lower -%}
+    {%- set delimiter = var('csv_delimiter', '') | string -%}
+    {%- set schema = source('raw', 'transactions').schema -%}
+    {%- do run_query('create schema if not exists ' ~ schema) -%}
+    {%- set selects = [] -%}
+    {%- set ns = namespace(columns=none) -%}
+    {%- for path in paths -%}
+        {%- set table = schema ~ '.transactions_file_' ~ loop.index -%}
+        {%- set options = ['path ' ~ sql_string_literal(path)] -%}
+        {%- if not is_parquet -%}
+            {%- do options.extend(["header 'true'", "inferSchema 'false'", "multiLine 'true'",
+                                   "quote '\"'", "escape '\"'", "mode 'PERMISSIVE'",
+                                   "sep " ~ sql_string_literal(delimiter or ','),
+                                   "encoding " ~ sql_string_literal(encodings.get(encoding, 'UTF-8'))]) -%}
+        {%- endif -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create table ' ~ table ~ ' using ' ~ ('parquet' if is_parquet else 'csv')
+                         ~ ' options (' ~ options | join(', ') ~ ')') -%}
+        {%- if ns.columns is none -%}
+            {%- set ns.columns = run_query('describe table ' ~ table).columns[0].values() | list -%}
+            {%- set ns.columns = ns.columns[:ns.columns.index('') if '' in ns.columns else ns.columns | length]
+                                 | reject('equalto', '# Partition Information') | list -%}
+        {%- endif -%}
+        {%- set quoted = [] -%}
+        {%- for column in ns.columns -%}{%- do quoted.append(quote_identifier(column)) -%}{%- endfor -%}
+        {%- do selects.append('select ' ~ quoted | join(', ')
+            ~ ', ' ~ loop.index ~ ' as _file_number'
+            ~ ', ' ~ sql_string_literal(path.replace('\\', '/').split('/')[-1]) ~ ' as _file_name'
+            ~ ', monotonically_increasing_id() as _file_row'
+            ~ ' from ' ~ table) -%}
+    {%- endfor -%}
+    {{- return('create or replace view ' ~ schema ~ '.transactions as ' ~ selects | join(' union all ')) -}}
+{%- endmacro %}
+
+
+{% macro duckdb_ml_export(name) -%}
+    {#- On Spark, the Parquet file of an ml table that the DuckDB build exported
+        (<warehouse>/exports/ml/<name>.parquet): the Python steps run on DuckDB only. The
+        folder is var ml_exports_path, else the environment variable RETENTION_ML_EXPORTS. -#}
+    {%- set folder = var('ml_exports_path', env_var('RETENTION_ML_EXPORTS', 'warehouse/exports/ml')) | string -%}
+    {{- return('parquet.' ~ quote_identifier(folder.rstrip('/') ~ '/' ~ name ~ '.parquet')) -}}
 {%- endmacro %}

@@ -16,6 +16,6 @@ rejected_rows as (
 select
     raw_rows.row_count as raw_rows,
     clean_rows.row_count as clean_rows,
-    rejected_rows.row_count as rejected_rows,
+    rejected_rows.row_count as rejected_rows
 from raw_rows, clean_rows, rejected_rows
 where raw_rows.row_count <> clean_rows.row_count + rejected_rows.row_count

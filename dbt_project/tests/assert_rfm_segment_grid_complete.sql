@@ -7,15 +7,15 @@ segments as (
 
 grid as (
     select r.score as r_score, f.score as f_score
-    from (select unnest(range(1, 6)) as score) as r
-    cross join (select unnest(range(1, 6)) as score) as f
+    from (select cast(generated_number as integer) as score from ({{ dbt.generate_series(5) }}) as s) as r
+    cross join (select cast(generated_number as integer) as score from ({{ dbt.generate_series(5) }}) as s) as f
 ),
 
 matches as (
     select
         grid.r_score,
         grid.f_score,
-        count(segments.rfm_segment) as segment_count,
+        count(segments.rfm_segment) as segment_count
     from grid
     left join segments
         on grid.r_score between segments.r_score_min and segments.r_score_max

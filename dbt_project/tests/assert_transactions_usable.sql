@@ -8,7 +8,9 @@
         Only this check looks at the clock, and only to refuse: what a build writes never
         depends on the day it runs. -#}
 {%- set as_of = as_of_date_literal() -%}
-{%- set files = transaction_files() | join(', ') | replace("'", "''") -%}
+{%- set files = transaction_files() | join(', ') -%}
+{%- set error = retention.error_function() -%}
+{%- set text = sql_string_literal -%}
 
 with
 
@@ -21,8 +23,8 @@ clean as (
 ),
 
 reasons as (
-    select string_agg(rejection_reason || ' ' || row_count, ', ' order by row_count desc, rejection_reason)
-        as reason_counts,
+    select {{ retention.string_agg_ordered("rejection_reason || ' ' || row_count", "', '", 'row_count desc, rejection_reason') }}
+        as reason_counts
     from (
         select rejection_reason, count(*) as row_count
         from base
@@ -36,7 +38,7 @@ latest as (
         raw_row_id,
         source_file,
         invoice_date_raw,
-        invoice_at,
+        invoice_at
     from base
     where rejection_reason is null
     order by invoice_at desc, raw_row_id
@@ -55,7 +57,7 @@ summary as (
         latest.raw_row_id as latest_row_id,
         latest.source_file as latest_file,
         latest.invoice_date_raw as latest_date_raw,
-        latest.invoice_at as latest_at,
+        latest.invoice_at as latest_at
     from reasons
     left join latest on true
 ),
@@ -63,24 +65,26 @@ summary as (
 problems as (
     select
         case
-            when clean_rows = 0 then error(
-                'No usable transactions in ''{{ files }}'': all ' || raw_rows || ' rows were rejected ('
-                || coalesce(reason_counts, 'the file has no rows') || '). Fix: check the column mapping '
-                || '(--column-map NAME=COLUMN) and the date formats (var invoice_date_formats); '
-                || 'the rejected rows and their reasons are in staging.stg_transactions_rejected.')
+            when clean_rows = 0 then {{ error }}(
+                {{ text("No usable transactions in '" ~ files ~ "': all ") }} || raw_rows
+                || ' rows were rejected (' || coalesce(reason_counts, 'the file has no rows')
+                || '). Fix: check the column mapping (--column-map NAME=COLUMN) and the date '
+                || 'formats (var invoice_date_formats); the rejected rows and their reasons are in '
+                || 'staging.stg_transactions_rejected.')
             {%- if as_of is not none %}
-            when rows_before_as_of = 0 then error(
+            when rows_before_as_of = 0 then {{ error }}(
                 'as_of_date ' || {{ as_of }} || ' is on or before the first clean transaction ('
-                || first_date || ') in ''{{ files }}'': there is no history to analyse. '
+                || first_date || {{ text(") in '" ~ files ~ "': there is no history to analyse. ") }}
                 || 'Fix: give a later --as-of-date, or leave it out (it defaults to the day after the last transaction).')
             {%- else %}
-            when latest_at >= current_date + 1 then error(
-                'Row ' || latest_row_id || ' of ''' || latest_file || ''' is dated ''' || latest_date_raw
-                || ''', after today; the default as_of_date (the day after the latest transaction) would be '
+            when latest_at >= current_date + 1 then {{ error }}(
+                'Row ' || latest_row_id || {{ text(" of '") }} || latest_file || {{ text("' is dated '") }}
+                || latest_date_raw
+                || {{ text("', after today; the default as_of_date (the day after the latest transaction) would be ") }}
                 || cast(latest_at as date) + 1 || '. Fix: correct the date in the file, or pass '
                 || '--as-of-date YYYY-MM-DD (transactions on or after it are kept in staging but ignored).')
             {%- endif %}
-        end as problem,
+        end as problem
     from summary
 )
 

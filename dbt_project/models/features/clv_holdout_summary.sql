@@ -18,7 +18,7 @@ calibration as (
 holdout as (
     select
         orders.customer_id,
-        count(distinct orders.order_date) as holdout_purchases,
+        count(distinct orders.order_date) as holdout_purchases
     from orders
     cross join parameters
     where orders.order_date >= parameters.calibration_end_date
@@ -28,7 +28,7 @@ holdout as (
 final as (
     select
         calibration.*,
-        coalesce(holdout.holdout_purchases, 0) as holdout_purchases,
+        coalesce(holdout.holdout_purchases, 0) as holdout_purchases
     from calibration
     left join holdout
         on calibration.customer_id = holdout.customer_id

@@ -5,7 +5,7 @@ features_by_cutoff as (
 ),
 
 final as (
-    select * exclude (snapshot_index)
+    select {{ columns_except(ref('int_customer_features_by_cutoff'), ['snapshot_index']) }}
     from features_by_cutoff
     where snapshot_index = 0
 )

@@ -13,8 +13,9 @@ final as (
         features.customer_id,
         features.country,
         segments.rfm_segment,
-        cast(features.r_score as varchar) || cast(features.f_score as varchar)
-            || cast(features.m_score as varchar) as rfm_score,
+        cast(features.r_score as {{ dbt.type_string() }})
+            || cast(features.f_score as {{ dbt.type_string() }})
+            || cast(features.m_score as {{ dbt.type_string() }}) as rfm_score,
         features.recency_days,
         features.frequency,
         features.monetary,
@@ -23,7 +24,7 @@ final as (
         features.m_score,
         features.first_order_date,
         features.last_order_date,
-        features.cutoff_date as as_of_date,
+        features.cutoff_date as as_of_date
     from features
     left join segments
         on features.customer_id = segments.customer_id

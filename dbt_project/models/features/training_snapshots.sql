@@ -19,7 +19,7 @@ past_snapshots as (
     select
         features_by_cutoff.*,
         cutoffs.label_window_end_date,
-        cutoffs.is_label_window_complete,
+        cutoffs.is_label_window_complete
     from features_by_cutoff
     inner join cutoffs
         on features_by_cutoff.cutoff_date = cutoffs.cutoff_date
@@ -30,7 +30,7 @@ label_window_orders as (
     select
         past_snapshots.customer_id,
         past_snapshots.cutoff_date,
-        count(*) as orders_in_label_window,
+        count(*) as orders_in_label_window
     from past_snapshots
     inner join orders
         on orders.customer_id = past_snapshots.customer_id
@@ -44,7 +44,7 @@ final as (
         past_snapshots.*,
         coalesce(label_window_orders.orders_in_label_window, 0) as orders_in_label_window,
         case when coalesce(label_window_orders.orders_in_label_window, 0) = 0
-            then 1 else 0 end as churned,
+            then 1 else 0 end as churned
     from past_snapshots
     left join label_window_orders
         on past_snapshots.customer_id = label_window_orders.customer_id

@@ -9,7 +9,7 @@ transactions as (
 data_range as (
     select
         min(invoice_date) as first_transaction_date,
-        max(invoice_date) as last_transaction_date,
+        max(invoice_date) as last_transaction_date
     from transactions
 ),
 
@@ -23,7 +23,7 @@ dated as (
         true as is_as_of_date_set,
         {%- endif %}
         first_transaction_date,
-        last_transaction_date,
+        last_transaction_date
     from data_range
 ),
 
@@ -43,7 +43,7 @@ final as (
         cast(as_of_date - {{ positive_int_var('clv_holdout_days') }} as date) as calibration_end_date,
         {{ number_var('high_value_clv_percentile', 0.01, 0.99) }} as high_value_clv_percentile,
         first_transaction_date,
-        last_transaction_date,
+        last_transaction_date
     from dated
 )
 

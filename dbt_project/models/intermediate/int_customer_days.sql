@@ -20,7 +20,7 @@ line_days as (
         transactions.invoice_date as activity_date,
         sum(transactions.line_amount) as net_amount,
         -sum(case when transactions.quantity < 0 then transactions.line_amount else 0 end)
-            as returned_amount,
+            as returned_amount
     from transactions
     cross join parameters
     where transactions.invoice_date < parameters.as_of_date
@@ -31,7 +31,7 @@ keyed_orders as (
     select
         *,
         -- sorts orders by time, then invoice number: the latest order carries the country
-        strftime(order_at, '%Y-%m-%d %H:%M:%S') || '|' || invoice_no as order_key,
+        {{ retention.timestamp_text('order_at') }} || '|' || invoice_no as order_key
     from orders
 ),
 
@@ -43,7 +43,7 @@ order_days as (
         sum(order_value) as order_value,
         count(case when month(order_date) in (10, 11, 12) then 1 end) as q4_orders,
         max(order_key) as last_order_key,
-        arg_max(country, order_key) as last_order_country,
+        {{ retention.arg_max('country', 'order_key') }} as last_order_country
     from keyed_orders
     group by 1, 2
 ),
@@ -58,7 +58,7 @@ final as (
         coalesce(line_days.returned_amount, 0) as returned_amount,
         order_days.last_order_key,
         order_days.last_order_country,
-        coalesce(line_days.activity_date, order_days.activity_date) as activity_date,
+        coalesce(line_days.activity_date, order_days.activity_date) as activity_date
     from line_days
     full outer join order_days
         on line_days.customer_id = order_days.customer_id

@@ -20,7 +20,8 @@ activity as (
         customer_days.customer_id,
         cutoffs.cutoff_date,
         cutoffs.snapshot_index,
-        arg_max(customer_days.last_order_country, customer_days.last_order_key) as country,
+        {{ retention.arg_max('customer_days.last_order_country', 'customer_days.last_order_key') }}
+            as country,
         min(case when customer_days.orders > 0 then customer_days.activity_date end)
             as first_order_date,
         max(case when customer_days.orders > 0 then customer_days.activity_date end)
@@ -51,7 +52,7 @@ new_products_by_day as (
     select
         customer_id,
         first_ordered_date,
-        count(*) as new_products,
+        count(*) as new_products
     from customer_products
     group by 1, 2
 ),
@@ -60,7 +61,7 @@ products as (
     select
         new_products_by_day.customer_id,
         cutoffs.cutoff_date,
-        cast(sum(new_products_by_day.new_products) as bigint) as distinct_products,
+        cast(sum(new_products_by_day.new_products) as bigint) as distinct_products
     from new_products_by_day
     inner join cutoffs
         on new_products_by_day.first_ordered_date < cutoffs.cutoff_date
@@ -72,14 +73,14 @@ features as (
         activity.customer_id,
         activity.country,
         activity.snapshot_index,
-        date_diff('day', activity.first_order_date, activity.cutoff_date) as tenure_days,
-        date_diff('day', activity.last_order_date, activity.cutoff_date) as recency_days,
+        {{ dbt.datediff('activity.first_order_date', 'activity.cutoff_date', 'day') }} as tenure_days,
+        {{ dbt.datediff('activity.last_order_date', 'activity.cutoff_date', 'day') }} as recency_days,
         activity.frequency,
         activity.monetary,
         activity.distinct_order_days,
-        activity.total_order_value / activity.frequency as avg_order_value,
+        {{ retention.as_double('activity.total_order_value') }} / activity.frequency as avg_order_value,
         case when activity.distinct_order_days >= 2
-            then date_diff('day', activity.first_order_date, activity.last_order_date)
+            then {{ dbt.datediff('activity.first_order_date', 'activity.last_order_date', 'day') }}
                 / (activity.distinct_order_days - 1)
         end as mean_days_between_orders,
         activity.orders_30d,
@@ -91,12 +92,13 @@ features as (
         activity.orders_90d - (activity.orders_180d - activity.orders_90d) as orders_trend_90d,
         activity.revenue_90d - (activity.revenue_180d - activity.revenue_90d)
             as revenue_trend_90d,
-        activity.returned_amount / activity.total_order_value as return_rate,
+        {{ retention.as_double('activity.returned_amount') }}
+            / {{ retention.as_double('activity.total_order_value') }} as return_rate,
         coalesce(products.distinct_products, 0) as distinct_products,
         activity.q4_orders / activity.frequency as q4_order_share,
         activity.first_order_date,
         activity.last_order_date,
-        activity.cutoff_date,
+        activity.cutoff_date
     from activity
     left join products
         on activity.customer_id = products.customer_id
@@ -133,7 +135,7 @@ final as (
         ntile(5) over (partition by cutoff_date order by monetary, customer_id) as m_score,
         first_order_date,
         last_order_date,
-        cutoff_date,
+        cutoff_date
     from features
 )
 

@@ -14,7 +14,7 @@ final as (
     select
         transactions.customer_id,
         transactions.stock_code,
-        min(orders.order_date) as first_ordered_date,
+        min(orders.order_date) as first_ordered_date
     from transactions
     inner join orders
         on transactions.invoice_no = orders.invoice_no

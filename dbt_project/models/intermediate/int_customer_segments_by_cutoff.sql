@@ -15,7 +15,7 @@ final as (
         features_by_cutoff.customer_id,
         segments.rfm_segment,
         features_by_cutoff.snapshot_index,
-        features_by_cutoff.cutoff_date,
+        features_by_cutoff.cutoff_date
     from features_by_cutoff
     left join segments
         on features_by_cutoff.r_score between segments.r_score_min and segments.r_score_max

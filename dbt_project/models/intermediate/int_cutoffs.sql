@@ -13,7 +13,8 @@ first_order as (
 ),
 
 snapshot_numbers as (
-    select cast(unnest(range(0, {{ positive_int_var("snapshot_count") }} + 1)) as integer) as snapshot_index
+    select cast(generated_number - 1 as integer) as snapshot_index
+    from ({{ dbt.generate_series(positive_int_var("snapshot_count") + 1) }}) as series
 ),
 
 cutoffs as (
@@ -22,7 +23,7 @@ cutoffs as (
         cast(parameters.as_of_date - snapshot_numbers.snapshot_index
             * parameters.snapshot_cadence_days as date) as cutoff_date,
         parameters.churn_horizon_days,
-        parameters.as_of_date,
+        parameters.as_of_date
     from snapshot_numbers
     cross join parameters
 ),
@@ -33,7 +34,7 @@ final as (
         cutoffs.cutoff_date,
         cast(cutoffs.cutoff_date + cutoffs.churn_horizon_days as date) as label_window_end_date,
         cutoffs.cutoff_date + cutoffs.churn_horizon_days <= cutoffs.as_of_date
-            as is_label_window_complete,
+            as is_label_window_complete
     from cutoffs
     cross join first_order
     where first_order.first_order_date < cutoffs.cutoff_date

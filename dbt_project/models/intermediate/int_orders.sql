@@ -26,7 +26,7 @@ orders as (
         min(invoice_at) as order_at,
         sum(line_amount) as order_value,
         count(*) as line_count,
-        cast(sum(quantity) as bigint) as item_quantity,
+        cast(sum(quantity) as bigint) as item_quantity
     from order_lines
     group by invoice_no, customer_id
 ),
@@ -40,7 +40,7 @@ final as (
         line_count,
         item_quantity,
         order_at,
-        cast(order_at as date) as order_date,
+        cast(order_at as date) as order_date
     from orders
 )
 

@@ -26,7 +26,7 @@ final as (
         decisions.churn_probability,
         previous_scores.churn_probability as previous_churn_probability,
         decisions.expected_value_of_acting,
-        decisions.last_order_date,
+        decisions.last_order_date
     from decisions
     left join previous_scores
         on decisions.customer_id = previous_scores.customer_id

@@ -21,7 +21,7 @@ sums as (
         sum(churn_probability) as sum_churn_probability,
         sum(churn_probability * clv) as sum_churn_x_clv,
         sum(expected_order_value) as sum_eov,
-        sum(churn_probability * expected_order_value) as sum_churn_x_eov,
+        sum(churn_probability * expected_order_value) as sum_churn_x_eov
     from decisions
     group by 1
 ),
@@ -34,7 +34,7 @@ final as (
         coalesce(sums.sum_churn_probability, 0) as sum_churn_probability,
         coalesce(sums.sum_churn_x_clv, 0) as sum_churn_x_clv,
         coalesce(sums.sum_eov, 0) as sum_eov,
-        coalesce(sums.sum_churn_x_eov, 0) as sum_churn_x_eov,
+        coalesce(sums.sum_churn_x_eov, 0) as sum_churn_x_eov
     from quadrants
     left join sums
         on quadrants.quadrant_key = sums.quadrant_key

@@ -18,7 +18,7 @@ economics as (
         s.cost_per_contact,
         s.save_rate,
         i.contacts,
-        {{ campaign_economics('s.discount', 's.cost_per_contact', 's.save_rate') }},
+        {{ campaign_economics('s.discount', 's.cost_per_contact', 's.save_rate') }}
     from inputs as i
     cross join scenarios as s
 ),
@@ -26,7 +26,7 @@ economics as (
 final as (
     select
         *,
-        net_profit / nullif(total_cost, 0) as roi,
+        net_profit / nullif(total_cost, 0) as roi
     from economics
 )
 

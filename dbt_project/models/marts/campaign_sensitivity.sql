@@ -13,12 +13,8 @@ base_scenario as (
 
 grid as (
     select discounts.discount, save_rates.save_rate
-    from (select unnest([
-        {%- for d in var('sensitivity_discounts') %}{{ d | float }}{{ ", " if not loop.last }}{% endfor -%}
-    ]::double[]) as discount) as discounts
-    cross join (select unnest([
-        {%- for s in var('sensitivity_save_rates') %}{{ s | float }}{{ ", " if not loop.last }}{% endfor -%}
-    ]::double[]) as save_rate) as save_rates
+    from ({{ double_values('discount', var('sensitivity_discounts')) }}) as discounts
+    cross join ({{ double_values('save_rate', var('sensitivity_save_rates')) }}) as save_rates
 ),
 
 economics as (
@@ -27,7 +23,7 @@ economics as (
         g.save_rate,
         b.cost_per_contact,
         i.contacts,
-        {{ campaign_economics('g.discount', 'b.cost_per_contact', 'g.save_rate') }},
+        {{ campaign_economics('g.discount', 'b.cost_per_contact', 'g.save_rate') }}
     from inputs as i
     cross join base_scenario as b
     cross join grid as g
@@ -36,7 +32,7 @@ economics as (
 final as (
     select
         *,
-        net_profit / nullif(total_cost, 0) as roi,
+        net_profit / nullif(total_cost, 0) as roi
     from economics
 )
 

@@ -29,8 +29,8 @@ base_scenario as (
 
 value_cut as (
     select
-        quantile_cont(clv, {{ number_var('high_value_clv_percentile', 0.01, 0.99) }})
-            as high_value_clv,
+        {{ retention.percentile_cont('clv', number_var('high_value_clv_percentile', 0.01, 0.99)) }}
+            as high_value_clv
     from clv
 ),
 
@@ -57,7 +57,7 @@ customers as (
         clv.clv >= value_cut.high_value_clv as is_high_value,
         churn.is_predicted_churner as is_high_risk,
         rfm.last_order_date,
-        rfm.as_of_date,
+        rfm.as_of_date
     from rfm
     inner join churn on rfm.customer_id = churn.customer_id
     inner join clv on rfm.customer_id = clv.customer_id
@@ -101,7 +101,7 @@ final as (
         customers.is_high_value,
         customers.is_high_risk,
         customers.last_order_date,
-        customers.as_of_date,
+        customers.as_of_date
     from customers
     inner join quadrants
         on customers.is_high_value = quadrants.is_high_value

@@ -16,7 +16,7 @@ active_months as (
     select
         snapshots.customer_id,
         snapshots.cutoff_date,
-        count(distinct date_trunc('month', customer_days.activity_date)) as active_months,
+        count(distinct {{ dbt.date_trunc('month', 'customer_days.activity_date') }}) as active_months
     from snapshots
     inner join customer_days
         on customer_days.customer_id = snapshots.customer_id
@@ -29,7 +29,7 @@ levels as (
     select
         snapshots.churned,
         least(snapshots.frequency, 10) as orders_level,
-        least(active_months.active_months, 10) as active_months_level,
+        least(active_months.active_months, 10) as active_months_level
     from snapshots
     inner join active_months
         on snapshots.customer_id = active_months.customer_id
@@ -49,7 +49,7 @@ by_level as (
 with_base as (
     select
         by_level.*,
-        (select avg(churned) from levels) as base_rate,
+        (select avg(churned) from levels) as base_rate
     from by_level
 ),
 
@@ -65,12 +65,12 @@ final as (
     select
         with_base.dimension,
         with_base.level,
-        case when with_base.level = 10 then '10+' else cast(with_base.level as varchar) end
+        case when with_base.level = 10 then '10+' else cast(with_base.level as {{ dbt.type_string() }}) end
             as level_label,
         with_base.customers,
         with_base.churn_rate,
         with_base.base_rate,
-        coalesce(with_base.level = first_below_half.threshold_level, false) as is_threshold,
+        coalesce(with_base.level = first_below_half.threshold_level, false) as is_threshold
     from with_base
     left join first_below_half
         on with_base.dimension = first_below_half.dimension

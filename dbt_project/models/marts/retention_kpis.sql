@@ -19,14 +19,14 @@ parameters as (
 latest_labelled as (
     select
         avg(churned) as observed_churn_rate,
-        any_value(cutoff_date) as observed_cutoff_date,
+        any_value(cutoff_date) as observed_cutoff_date
     from snapshots
     where cutoff_date = (select max(cutoff_date) from snapshots where is_label_window_complete)
 ),
 
 chosen_model as (
     select
-        max(case when metric = 'is_chosen' and value = 1 then model end) as model_name,
+        max(case when metric = 'is_chosen' and value = 1 then model end) as model_name
     from metrics
 ),
 
@@ -34,7 +34,7 @@ model_quality as (
     select
         chosen_model.model_name,
         max(case when metrics.metric = 'roc_auc' then metrics.value end) as model_roc_auc,
-        max(case when metrics.metric = 'threshold' then metrics.value end) as model_threshold,
+        max(case when metrics.metric = 'threshold' then metrics.value end) as model_threshold
     from metrics
     cross join chosen_model
     where metrics.model = chosen_model.model_name || '_calibrated'
@@ -51,7 +51,7 @@ customer_totals as (
         avg(decisions.clv) as avg_clv,
         sum(decisions.clv) as total_clv,
         count(case when decisions.quadrant_key = 'high_value_high_risk' then 1 end)
-            as high_value_at_risk_customers,
+            as high_value_at_risk_customers
     from decisions
     cross join parameters
 ),
@@ -73,7 +73,7 @@ final as (
         customer_totals.high_value_at_risk_customers,
         model_quality.model_name,
         model_quality.model_roc_auc,
-        model_quality.model_threshold,
+        model_quality.model_threshold
     from customer_totals
     cross join parameters
     cross join latest_labelled

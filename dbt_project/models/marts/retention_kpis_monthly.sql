@@ -11,7 +11,7 @@ customer_days as (
 customer_months as (
     select distinct
         customer_id,
-        cast(date_trunc('month', order_date) as date) as month,
+        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as month
     from orders
 ),
 
@@ -25,20 +25,20 @@ monthly as (
         count(*) as active_customers,
         count(case when first_months.first_month = customer_months.month then 1 end)
             as new_customers,
-        count(previous.customer_id) as kept_from_previous_month,
+        count(previous.customer_id) as kept_from_previous_month
     from customer_months
     inner join first_months
         on customer_months.customer_id = first_months.customer_id
     left join customer_months as previous
         on customer_months.customer_id = previous.customer_id
-        and previous.month = cast(customer_months.month - interval 1 month as date)
+        and previous.month = cast({{ dbt.dateadd('month', -1, 'customer_months.month') }} as date)
     group by 1
 ),
 
 revenue as (
     select
-        cast(date_trunc('month', activity_date) as date) as month,
-        sum(net_amount) as revenue,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as month,
+        sum(net_amount) as revenue
     from customer_days
     group by 1
 ),
@@ -50,12 +50,12 @@ final as (
         monthly.new_customers,
         monthly.active_customers - monthly.new_customers as returning_customers,
         coalesce(revenue.revenue, 0) as revenue,
-        monthly.kept_from_previous_month / previous.active_customers as retention_rate,
+        monthly.kept_from_previous_month / previous.active_customers as retention_rate
     from monthly
     left join revenue
         on monthly.month = revenue.month
     left join monthly as previous
-        on previous.month = cast(monthly.month - interval 1 month as date)
+        on previous.month = cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date)
 )
 
 select * from final

@@ -15,7 +15,7 @@ by_dimension as (
         avg(churn_probability) as avg_churn_probability,
         sum(churn_probability * clv) as revenue_at_risk,
         avg(clv) as avg_clv,
-        sum(clv) as total_clv,
+        sum(clv) as total_clv
     from decisions
     group by {{ column }}
     {% if not loop.last %}union all{% endif %}
@@ -29,11 +29,13 @@ final as (
         customers,
         customers / sum(customers) over (partition by dimension) as share_of_customers,
         revenue,
-        revenue / nullif(sum(revenue) over (partition by dimension), 0) as revenue_share,
+        {{ retention.as_double('revenue') }}
+            / nullif({{ retention.as_double('sum(revenue) over (partition by dimension)') }}, 0)
+            as revenue_share,
         avg_churn_probability,
         revenue_at_risk,
         avg_clv,
-        total_clv,
+        total_clv
     from by_dimension
 )
 

@@ -15,7 +15,7 @@ final as (
     select
         coalesce(previous_rfm.rfm_segment, 'New') as from_segment,
         current_rfm.rfm_segment as to_segment,
-        count(*) as customers,
+        count(*) as customers
     from current_rfm
     left join previous_rfm
         on current_rfm.customer_id = previous_rfm.customer_id

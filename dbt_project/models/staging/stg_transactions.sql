@@ -25,7 +25,7 @@ final as (
         non_product_codes.stock_code is null as is_product,
         base.invoice_at,
         cast(base.invoice_at as date) as invoice_date,
-        base.source_file,
+        base.source_file
     from base
     left join non_product_codes
         on upper(base.stock_code) = non_product_codes.stock_code

@@ -18,7 +18,7 @@ final as (
         customer_id_raw as customer_id,
         country_raw as country,
         rejection_reason,
-        source_file,
+        source_file
     from base
     where rejection_reason is not null
 )

@@ -35,7 +35,7 @@ final as (
         coalesce(
             lines.invalid_reason,
             case when copies.raw_row_id is not null then 'duplicate' end
-        ) as rejection_reason,
+        ) as rejection_reason
     from lines
     left join copies
         on lines.raw_row_id = copies.raw_row_id
