@@ -5,12 +5,18 @@
     python scripts/run_warehouse.py --transactions my.csv.gz --as-of-date 2011-12-01
     python scripts/run_warehouse.py --transactions 2010.csv --transactions 2011.csv
     TRANSACTIONS=my.parquet make run                        # the same through make
+    python scripts/run_warehouse.py --target spark          # the SQL layers and marts on Spark
 
 The build writes to `<warehouse-dir>/retention.duckdb.building` and replaces
 `<warehouse-dir>/retention.duckdb` only when every model and test passed, so a failed
 or killed build leaves the previous warehouse as it was. The replacement is one atomic
 rename: a reader that holds the old file open (a BI tool) keeps reading the old build, and
 the next connection opens the new one. Only one build at a time may write to a folder.
+
+With `--target spark` (after `make spark-setup`) the same dbt project builds on a local
+Spark session into `<warehouse-dir>/spark/`: staging, features, training snapshots and the
+marts. The Python steps run on DuckDB only, so the marts read the ml tables that the DuckDB
+build of the same input exported to `<warehouse-dir>/exports/ml/` (run that build first).
 """
 from __future__ import annotations
 
@@ -35,6 +41,9 @@ import duckdb
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+if __name__ == "__main__":  # one module, also for scripts that import it (scripts.spark_target)
+    sys.path.insert(0, str(REPO))
+    sys.modules.setdefault("scripts.run_warehouse", sys.modules[__name__])
 DBT_PROJECT = REPO / "dbt_project"
 DEFAULT_WAREHOUSE = REPO / "warehouse"
 DEFAULT_DEMO_ROWS = 300_000
@@ -579,7 +588,20 @@ def summarise(db_path: Path) -> list[tuple[str, str, int, bool]]:
         con.close()
 
 
-def publish_outputs(db: Path, warehouse_dir: Path, args, timings: dict) -> dict[str, Path]:
+def build_info(files: list[Path], dbt_vars: dict) -> dict:
+    """What a build was made from: the input files (path, size, modification time) and the
+    dbt vars that change results. Exported beside the ml tables so that a Spark build can
+    refuse ml tables made from other input."""
+    return {
+        "files": [{"path": str(p), "bytes": p.stat().st_size, "modified": p.stat().st_mtime_ns}
+                  for p in files],
+        "vars": {k: v for k, v in sorted(dbt_vars.items())
+                 if k not in ("transactions_path", "csv_delimiter", "ml_exports_path")},
+    }
+
+
+def publish_outputs(db: Path, warehouse_dir: Path, args, timings: dict,
+                    info: dict | None = None) -> dict[str, Path]:
     """Exports (Parquet marts, CRM CSV lists) and the HTML report, from the finished build."""
     sys.path.insert(0, str(REPO))
     from scripts.export_outputs import export_outputs
@@ -587,7 +609,7 @@ def publish_outputs(db: Path, warehouse_dir: Path, args, timings: dict) -> dict[
     outputs: dict[str, Path] = {}
     started = time.monotonic()
     exports_dir = warehouse_dir / "exports"
-    written = export_outputs(db, exports_dir)
+    written = export_outputs(db, exports_dir, build_info=info)
     timings["exports"] = time.monotonic() - started
     outputs["exports"] = exports_dir
     for name in ("retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
@@ -625,6 +647,10 @@ def build(argv: list[str] | None = None) -> Path:
                         help=f"size of the generated demo data (default {DEFAULT_DEMO_ROWS:,})")
     parser.add_argument("--no-docs", action="store_true", help="skip the dbt docs site")
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    parser.add_argument("--target", choices=("duckdb", "spark"), default="duckdb",
+                        help="duckdb (default): the whole job in one DuckDB file; spark: the SQL layers "
+                             "and marts on a local Spark session (make spark-setup first), the ml tables "
+                             "from the DuckDB build's export (see the README, 'Beyond one machine')")
     parser.add_argument("--skip-ml", action="store_true",
                         help="build only the SQL layers (no churn model, segments or CLV), e.g. when "
                              "the history is too short to train on")
@@ -649,10 +675,16 @@ def build(argv: list[str] | None = None) -> Path:
         else:
             files = [demo_path(warehouse_dir)]
             ensure_demo_data(files[0], args.demo_rows)
+        if args.target == "spark":
+            from scripts.spark_target import build_spark
+
+            return build_spark(args, files, warehouse_dir, started)
         return _build(args, files, warehouse_dir, started)
 
 
-def _build(args, files: list[Path], warehouse_dir: Path, started: float) -> Path:
+def _dbt_vars(args, files: list[Path]) -> tuple[dict, dict[Path, int]]:
+    """The dbt vars of the build (flags and --vars, validated) and the rows of each file,
+    after the input files passed the preflight checks."""
     try:
         dbt_vars: dict = yaml.safe_load(args.vars) if args.vars else {}
     except yaml.YAMLError as exc:
@@ -678,6 +710,11 @@ def _build(args, files: list[Path], warehouse_dir: Path, started: float) -> Path
     project_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
     aliases = dbt_vars.get("column_aliases") or project_vars["column_aliases"]
     raw_rows = preflight(files, column_map, aliases, encoding, delimiter)
+    return dbt_vars, raw_rows
+
+
+def _build(args, files: list[Path], warehouse_dir: Path, started: float) -> Path:
+    dbt_vars, raw_rows = _dbt_vars(args, files)
 
     final_db = warehouse_dir / DB_NAME
     building_db = warehouse_dir / f"{DB_NAME}.building"
@@ -727,7 +764,7 @@ def _build(args, files: list[Path], warehouse_dir: Path, started: float) -> Path
 
     publish_atomically(building_db, final_db)
 
-    outputs = publish_outputs(final_db, warehouse_dir, args, timings)
+    outputs = publish_outputs(final_db, warehouse_dir, args, timings, build_info(files, dbt_vars))
     tables = summarise(final_db)
     print()
     report_inputs(final_db, files, dbt_vars.get("as_of_date") or None)

@@ -18,7 +18,8 @@ final as (
         max(cohort_size) as cohort_size,
         {%- for offset in range(max_offset + 1) %}
         max(case when month_offset = {{ offset }} then retention_rate end)
-            as month_{{ '%02d' % offset }},
+            as month_{{ '%02d' % offset }}
+        {{- ',' if not loop.last }}
         {%- endfor %}
     from cohort_retention
     group by cohort_month

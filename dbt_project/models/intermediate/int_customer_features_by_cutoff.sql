@@ -36,7 +36,8 @@ activity as (
         cast(sum(case when customer_days.activity_date >= cutoffs.cutoff_date - {{ days }}
             then customer_days.orders else 0 end) as bigint) as orders_{{ days }}d,
         sum(case when customer_days.activity_date >= cutoffs.cutoff_date - {{ days }}
-            then customer_days.net_amount else 0 end) as revenue_{{ days }}d,
+            then customer_days.net_amount else 0 end) as revenue_{{ days }}d
+        {{- ',' if not loop.last }}
         {%- endfor %}
     from customer_days
     inner join cutoffs

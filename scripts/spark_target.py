@@ -1,0 +1,170 @@
+"""The `spark` target of the runner: the same dbt project on a local Spark session.
+
+    python scripts/run_warehouse.py --target spark [--transactions FILE ...] [options]
+
+What runs where: staging, intermediate, features (BTYD summary, training snapshots, ...)
+and the marts build on Spark (dbt-spark, `method: session`, profile target `spark`); the
+Python steps (churn, segments, CLV) run on DuckDB only, so on Spark the tables of schema
+`ml` are loaded from the Parquet that the DuckDB build of the same input exported
+(`<warehouse-dir>/exports/ml/`). Spark writes its tables, the Derby metastore and its log
+below `<warehouse-dir>/spark/`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.run_warehouse import (  # noqa: E402
+    DBT_PROJECT, REPO, UsageError, _dbt_vars, _date_text, build_info, failure_messages, is_parquet,
+    log, run_dbt, sql_string,
+)
+
+SETUP_HINT = "Fix: run `make spark-setup` (installs requirements-spark.txt into .venv)."
+
+
+def check_prerequisites() -> None:
+    """dbt-spark with pyspark, and a Java runtime of version 17 or later."""
+    missing = [name for name, module in (("pyspark", "pyspark"), ("dbt-spark", "dbt.adapters.spark"))
+               if not _has_module(module)]
+    if missing:
+        raise UsageError(f"the spark target needs {' and '.join(missing)}, which the default set-up does not "
+                         f"install. {SETUP_HINT}")
+    java_home = os.environ.get("JAVA_HOME")
+    java = shutil.which("java", path=os.pathsep.join(
+        ([os.path.join(java_home, "bin")] if java_home else []) + [os.environ.get("PATH", "")]))
+    if java is None:
+        raise UsageError("the spark target needs a Java runtime (17 or later) and none was found on PATH "
+                         "or in JAVA_HOME. Fix: install one, e.g. `apt-get install openjdk-17-jre-headless`.")
+    version = java_major_version(java)
+    if version is not None and version < 17:
+        raise UsageError(f"the spark target needs Java 17 or later (Spark 4); '{java}' is Java {version}. "
+                         "Fix: install Java 17 and put it first on PATH (or set JAVA_HOME).")
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def java_major_version(java: str) -> int | None:
+    try:
+        text = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def detect_delimiter(path: Path, encoding: str | None) -> str:
+    """The CSV delimiter as DuckDB's sniffer sees it (Spark does not detect it)."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        options = f", encoding = {sql_string(encoding)}" if encoding else ""
+        row = con.execute(f"select delimiter from sniff_csv({sql_string(str(path))}{options})").fetchone()
+    except duckdb.Error:
+        return ","
+    finally:
+        con.close()
+    return row[0] if row and row[0] else ","
+
+
+def check_ml_exports(exports: Path, expected: dict) -> None:
+    """The ml tables exported by the DuckDB build exist and were made from the same input and vars."""
+    info_file = exports / "build.json"
+    if not info_file.exists():
+        raise UsageError(
+            f"the spark target reads the ml tables (churn scores, segments, CLV) from the DuckDB build's export, "
+            f"and '{info_file}' does not exist. Fix: run the DuckDB build of the same input first (make run, "
+            "or scripts/run_warehouse.py without --target, into the same --warehouse-dir), or add --skip-ml "
+            "to build only the SQL layers on Spark.")
+    found = json.loads(info_file.read_text())
+    for key, what in (("files", "input files"), ("vars", "options (dbt vars)")):
+        if found.get(key) != expected[key]:
+            raise UsageError(
+                f"the ml tables in '{exports}' were built from other {what} than this Spark build "
+                f"(exported: {json.dumps(found.get(key))}; now: {json.dumps(expected[key])}). Fix: run the "
+                "DuckDB build again with the same --transactions and options, then this one; or add --skip-ml.")
+
+
+def spark_tables(spark_dir: Path) -> list[tuple[str, str, int]]:
+    """(schema, table, rows) of every table in the local spark-warehouse folder."""
+    found = []
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    try:
+        for table_dir in sorted((spark_dir / "spark-warehouse").glob("*.db/*")):
+            if not any(table_dir.glob("*.parquet")):
+                continue
+            files = sql_string(str(table_dir / "*.parquet"))
+            rows = con.execute(f"select count(*) from read_parquet({files})").fetchone()[0]
+            found.append((table_dir.parent.name[:-len(".db")], table_dir.name, rows))
+    finally:
+        con.close()
+    return found
+
+
+def spark_env(warehouse_dir: Path, spark_dir: Path, exports: Path) -> dict[str, str]:
+    """The environment of a dbt run on the spark target (profiles.yml reads these)."""
+    return {
+        **os.environ,
+        "RETENTION_SPARK_DIR": str(spark_dir),
+        "RETENTION_ML_EXPORTS": str(exports),
+        "RETENTION_REPO_DIR": str(REPO),
+        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_TARGET_PATH": str(spark_dir / "dbt_target"),
+        "DBT_LOG_PATH": str(warehouse_dir / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def build_spark(args, files: list[Path], warehouse_dir: Path, started: float) -> Path:
+    """Build the SQL layers and marts on Spark; returns the folder Spark wrote to."""
+    check_prerequisites()
+    dbt_vars, raw_rows = _dbt_vars(args, files)
+    exports = warehouse_dir / "exports" / "ml"
+    if not args.skip_ml:
+        check_ml_exports(exports, build_info(files, dbt_vars))
+    if not is_parquet(files[0]) and not dbt_vars.get("csv_delimiter"):
+        dbt_vars["csv_delimiter"] = detect_delimiter(files[0], dbt_vars.get("csv_encoding"))
+    spark_dir = warehouse_dir / "spark"
+    spark_dir.mkdir(exist_ok=True)
+    log_file = warehouse_dir / "logs" / "build-spark.log"
+    log_file.parent.mkdir(exist_ok=True)
+    log_file.write_text("")
+    results = spark_dir / "dbt_target" / "run_results.json"
+    results.unlink(missing_ok=True)
+    command = ["build", "--target", "spark", "--project-dir", str(DBT_PROJECT),
+               "--vars", json.dumps(dbt_vars, default=_date_text)]
+    if args.skip_ml:
+        command += ["--exclude", "tag:ml"]
+    log(f"building on Spark from {', '.join(str(p) for p in files)} ({sum(raw_rows.values()):,} rows)"
+        + ("" if args.skip_ml else f"; ml tables from {exports}"))
+    try:
+        seconds = run_dbt(command, spark_env(warehouse_dir, spark_dir, exports), log_file)
+    except UsageError as exc:
+        messages = failure_messages(results)
+        raise UsageError(f"{exc}" + (f"\nWhat failed:\n{messages}" if messages else "")) from exc
+    print()
+    log("built tables on Spark (schema.table: rows):")
+    for schema, table, count in spark_tables(spark_dir):
+        if schema not in ("reference", "raw"):
+            print(f"    {schema + '.' + table:<48} {count:>12,}")
+    log(f"spark warehouse: {spark_dir / 'spark-warehouse'} (Parquet, one folder per table; "
+        f"metastore: {spark_dir / 'metastore_db'})")
+    log(f"build log: {log_file}")
+    log(f"timings: dbt build on Spark {seconds:.1f}s, total {time.monotonic() - started:.1f}s")
+    return spark_dir
