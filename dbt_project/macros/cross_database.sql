@@ -275,3 +275,19 @@
 {% macro spark__raw_row_number() -%}
     row_number() over (order by _file_number, _file_row)
 {%- endmacro %}
+
+
+{% macro add_months(date_expression, months) -%}
+    {#- The date moved by a whole number of months, as a date. -#}
+    {{- return(adapter.dispatch('add_months', 'retention')(date_expression, months)) -}}
+{%- endmacro %}
+
+{% macro default__add_months(date_expression, months) -%}
+    cast({{ dbt.dateadd('month', months, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro spark__add_months(date_expression, months) -%}
+    {#- dbt-spark's dateadd goes through unix seconds and to_timestamp, which fails on
+        timestamps without a time zone (the profile's spark.sql.timestampType). -#}
+    add_months({{ date_expression }}, {{ months }})
+{%- endmacro %}

@@ -31,7 +31,7 @@ monthly as (
         on customer_months.customer_id = first_months.customer_id
     left join customer_months as previous
         on customer_months.customer_id = previous.customer_id
-        and previous.month = cast({{ dbt.dateadd('month', -1, 'customer_months.month') }} as date)
+        and previous.month = {{ retention.add_months('customer_months.month', -1) }}
     group by 1
 ),
 
@@ -55,7 +55,7 @@ final as (
     left join revenue
         on monthly.month = revenue.month
     left join monthly as previous
-        on previous.month = cast({{ dbt.dateadd('month', -1, 'monthly.month') }} as date)
+        on previous.month = {{ retention.add_months('monthly.month', -1) }}
 )
 
 select * from final
