@@ -1,7 +1,8 @@
 """The same dbt project builds the same tables on Spark as on DuckDB.
 
-One small generated file (a few thousand rows, plus hand-written messy lines: spreadsheet
-dates, bad numbers, placeholders, quoted delimiters, duplicates) is built on DuckDB (the
+One small generated input (a few thousand rows in two overlapping CSV files, plus
+hand-written messy lines: spreadsheet dates, bad numbers, placeholders, quoted delimiters,
+duplicates) is built on DuckDB (the
 whole job, with the Python steps and the export) and then on the `spark` target (local
 pyspark, the ml tables loaded from that export). Every table that both build must hold the
 same rows: strings, integers, booleans and dates exactly, floating-point numbers to a
@@ -87,15 +88,22 @@ def parity_builds(tmp_path_factory) -> tuple[Path, Path, float]:
     from scripts.generate_transactions import generate
 
     folder = tmp_path_factory.mktemp("spark_parity")
-    transactions = folder / "transactions.csv"
-    generate(str(transactions), rows=6000, seed=11, customers=60)
-    with open(transactions, "a", newline="", encoding="utf-8") as handle:
+    generated = folder / "generated.csv"
+    generate(str(generated), rows=6000, seed=11, customers=60)
+    header, *lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
+    # two files read as one, in order; the second repeats the last 20 lines of the first
+    # (an overlapping later export: those rows are duplicates), then the messy lines
+    files = [folder / "2010.csv", folder / "2011.csv"]
+    files[0].write_text(header + "".join(lines[:3000]), encoding="utf-8")
+    files[1].write_text(header + "".join(lines[2980:]), encoding="utf-8")
+    with open(files[1], "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(MESSY_ROWS)
+    inputs = [arg for path in files for arg in ("--transactions", str(path))]
     warehouse = folder / "warehouse"
-    run_build(transactions, warehouse)
+    run_build(files[0], warehouse, "--transactions", str(files[1]))
     started = time.monotonic()
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "run_warehouse.py"), "--target", "spark",
-                           "--transactions", str(transactions), "--warehouse-dir", str(warehouse)],
+                           *inputs, "--warehouse-dir", str(warehouse)],
                           cwd=REPO, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if proc.returncode != 0:
@@ -185,6 +193,9 @@ def test_every_table_built_on_both_targets_has_the_same_content(parity_builds):
         f"  {table}: {problem}" for table, problem in differences.items())
     # the comparison saw real content, messy rows included
     assert compared["staging.base_transactions"] > 6000
+    files = con.execute("select source_file, min(raw_row_id), max(raw_row_id) from duck.staging.base_transactions "
+                        "group by 1 order by 2").fetchall()
+    assert [f[0] for f in files] == ["2010.csv", "2011.csv"] and files[0][2] + 1 == files[1][1]
     assert compared["marts.customer_decisions"] > 0 and compared["features.training_snapshots"] > 0
     reasons = {r[0] for r in con.execute(
         "select distinct rejection_reason from duck.staging.stg_transactions_rejected").fetchall()}
