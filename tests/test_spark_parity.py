@@ -214,3 +214,32 @@ def test_the_spark_build_ran_the_data_tests_and_unit_tests(parity_builds):
     assert len(by_kind.get("unit_test", [])) >= 6 and set(by_kind["unit_test"]) == {"pass"}
     assert len(by_kind.get("test", [])) > 100 and set(by_kind["test"]) == {"pass"}
     assert set(by_kind["model"]) == {"success"}
+
+
+def test_the_spark_target_refuses_ml_tables_exported_from_another_input(tmp_path):
+    """The marts join the ml tables by customer: scores of another file would be silently wrong."""
+    from scripts.run_warehouse import UsageError, build_info
+    from scripts.spark_target import check_ml_exports
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("x\n1\n")
+    second.write_text("x\n2\n")
+    exports = tmp_path / "exports" / "ml"
+    with pytest.raises(UsageError, match="does not exist. Fix: run the DuckDB build"):
+        check_ml_exports(exports, build_info([first], {}))
+    exports.mkdir(parents=True)
+    (exports / "build.json").write_text(json.dumps(build_info([first], {"churn_horizon_days": 90})))
+    check_ml_exports(exports, build_info([first], {"churn_horizon_days": 90, "csv_delimiter": ";"}))
+    with pytest.raises(UsageError, match="other input files"):
+        check_ml_exports(exports, build_info([second], {"churn_horizon_days": 90}))
+    with pytest.raises(UsageError, match=r"other options \(dbt vars\)"):
+        check_ml_exports(exports, build_info([first], {"churn_horizon_days": 60}))
+
+
+def test_the_spark_target_without_the_extra_says_how_to_install_it(monkeypatch):
+    import scripts.spark_target as spark_target
+    from scripts.run_warehouse import UsageError
+
+    monkeypatch.setattr(spark_target, "_has_module", lambda name: name == "pyspark")
+    with pytest.raises(UsageError, match=r"needs dbt-spark, .*make spark-setup"):
+        spark_target.check_prerequisites()
