@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.run_warehouse import (  # noqa: E402
@@ -30,6 +31,8 @@ from scripts.run_warehouse import (  # noqa: E402
 )
 
 SETUP_HINT = "Fix: run `make spark-setup` (installs requirements-spark.txt into .venv)."
+# the schemas a build writes (generate_schema_name): databases on Spark
+SCHEMAS = ("staging", "intermediate", "features", "ml", "marts", "reference")
 
 
 def check_prerequisites() -> None:
@@ -101,20 +104,57 @@ def check_ml_exports(exports: Path, expected: dict) -> None:
                 "DuckDB build again with the same --transactions and options, then this one; or add --skip-ml.")
 
 
-def spark_tables(spark_dir: Path) -> list[tuple[str, str, int]]:
-    """(schema, table, rows) of every table in the local spark-warehouse folder."""
-    found = []
-    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+def summarise_spark(spark_dir: Path) -> list[tuple[str, str, int, bool]]:
+    """(schema, table or view, rows, is_view) of everything the Spark build made."""
+    session = spark_session(spark_dir)
     try:
-        for table_dir in sorted((spark_dir / "spark-warehouse").glob("*.db/*")):
-            if not any(table_dir.glob("*.parquet")):
-                continue
-            files = sql_string(str(table_dir / "*.parquet"))
-            rows = con.execute(f"select count(*) from read_parquet({files})").fetchone()[0]
-            found.append((table_dir.parent.name[:-len(".db")], table_dir.name, rows))
+        return [(schema, name, session.table(f"{schema}.{name}").count(), is_view)
+                for schema, name, is_view in spark_relations(session)]
     finally:
-        con.close()
-    return found
+        session.stop()
+
+
+def spark_settings(spark_dir: Path) -> dict[str, str]:
+    """The Spark settings of the profile's `spark` target (server_side_parameters), with the
+    environment variables it reads set as a build sets them: a session opened with these sees
+    the tables and views the build made."""
+    import jinja2
+
+    env = {**os.environ, "RETENTION_SPARK_DIR": str(spark_dir)}
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in env:
+            return env[name]
+        if default is None:
+            raise KeyError(name)
+        return default
+
+    text = jinja2.Environment().from_string((REPO / "profiles.yml").read_text()).render(env_var=env_var)
+    settings = yaml.safe_load(text)["retention"]["outputs"]["spark"]["server_side_parameters"]
+    # dbt-spark's session method sets this itself (and cannot be told otherwise)
+    return {**{str(k): str(v) for k, v in settings.items()}, "spark.sql.ansi.enabled": "false"}
+
+
+def spark_session(spark_dir: Path):
+    """A pyspark session on the metastore and warehouse of a finished local Spark build."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in spark_settings(spark_dir).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def spark_relations(session) -> list[tuple[str, str, bool]]:
+    """(schema, name, is_view) of every table and view of the build's schemas."""
+    found = []
+    for schema in SCHEMAS:
+        if not session.catalog.databaseExists(schema):
+            continue
+        for table in session.catalog.listTables(schema):
+            if not table.isTemporary:
+                found.append((schema, table.name, table.tableType == "VIEW"))
+    return sorted(found)
 
 
 def spark_env(warehouse_dir: Path, spark_dir: Path, exports: Path) -> dict[str, str]:
@@ -159,10 +199,10 @@ def build_spark(args, files: list[Path], warehouse_dir: Path, started: float) ->
         messages = failure_messages(results)
         raise UsageError(f"{exc}" + (f"\nWhat failed:\n{messages}" if messages else "")) from exc
     print()
-    log("built tables on Spark (schema.table: rows):")
-    for schema, table, count in spark_tables(spark_dir):
-        if schema not in ("reference", "raw"):
-            print(f"    {schema + '.' + table:<48} {count:>12,}")
+    log("built tables and views on Spark (schema.table: rows):")
+    for schema, table, count, is_view in summarise_spark(spark_dir):
+        if schema != "reference":
+            print(f"    {schema + '.' + table:<48} {count:>12,}{'  (view)' if is_view else ''}")
     log(f"spark warehouse: {spark_dir / 'spark-warehouse'} (Parquet, one folder per table; "
         f"metastore: {spark_dir / 'metastore_db'})")
     log(f"build log: {log_file}")

@@ -291,3 +291,50 @@
         timestamps without a time zone (the profile's spark.sql.timestampType). -#}
     add_months({{ date_expression }}, {{ months }})
 {%- endmacro %}
+
+
+{% macro regexp_replace(expression, pattern, replacement) -%}
+    {#- Replaces the matches of the pattern; the replacement refers to groups as \1. -#}
+    {{- return(adapter.dispatch('regexp_replace', 'retention')(expression, pattern, replacement)) -}}
+{%- endmacro %}
+
+{% macro default__regexp_replace(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{% macro spark__regexp_replace(expression, pattern, replacement) -%}
+    {#- Java writes groups as $1, and its `$` also matches before a final line break. -#}
+    {%- set java_pattern = pattern[:-1] ~ '\\\\z' if pattern.endswith('$') else pattern -%}
+    regexp_replace({{ expression }}, '{{ java_pattern }}', '{{ modules.re.sub("\\\\(\\d)", "$\\1", replacement) }}')
+{%- endmacro %}
+
+
+{% macro is_numeric_type(column) -%}
+    {#- True when the column is stored as a number (a typed Parquet file), not as text. The
+        type is the column's, so the engine settles it once per query, not per row. -#}
+    {{- return(adapter.dispatch('is_numeric_type', 'retention')(column)) -}}
+{%- endmacro %}
+
+{% macro default__is_numeric_type(column) -%}
+    (typeof({{ column }}) in ({{ numeric_type_names() }})
+                or starts_with(typeof({{ column }}), 'DECIMAL'))
+{%- endmacro %}
+
+{% macro spark__is_numeric_type(column) -%}
+    (typeof({{ column }}) in ('tinyint', 'smallint', 'int', 'bigint', 'float', 'double')
+        or typeof({{ column }}) like 'decimal%')
+{%- endmacro %}
+
+
+{% macro is_timestamp_type(column) -%}
+    {#- True when the column is stored as a date or timestamp (a typed Parquet file). -#}
+    {{- return(adapter.dispatch('is_timestamp_type', 'retention')(column)) -}}
+{%- endmacro %}
+
+{% macro default__is_timestamp_type(column) -%}
+    typeof({{ column }}) in ('DATE', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS')
+{%- endmacro %}
+
+{% macro spark__is_timestamp_type(column) -%}
+    typeof({{ column }}) in ('date', 'timestamp', 'timestamp_ntz')
+{%- endmacro %}

@@ -26,7 +26,7 @@ repeated_hashes as (
 ),
 
 candidates as (
-    select raw_row_id, {{ raw_columns }},
+    select raw_row_id, {{ raw_columns }}
     from {{ ref('base_transaction_lines') }}
     where invalid_reason is null
         and hash({{ raw_columns }}) in (select row_hash from repeated_hashes)
@@ -38,14 +38,14 @@ ranked as (
         first_value(raw_row_id) over (
             partition by {{ raw_columns }}
             order by raw_row_id
-        ) as first_copy_raw_row_id,
+        ) as first_copy_raw_row_id
     from candidates
 ),
 
 final as (
     select
         raw_row_id,
-        first_copy_raw_row_id,
+        first_copy_raw_row_id
     from ranked
     where raw_row_id <> first_copy_raw_row_id
 )

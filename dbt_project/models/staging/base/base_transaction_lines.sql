@@ -17,21 +17,22 @@ with
 source as (
     select
         *,
-        filename as _source_file_path,
+        {{ retention.raw_source_file() }} as _source_file
     from {{ source('raw', 'transactions') }}
 ),
 
 raw_rows as (
     select
-        row_number() over () as raw_row_id,
-        parse_filename(_source_file_path) as source_file,
+        {{ retention.raw_row_number() }} as raw_row_id,
+        _source_file as source_file,
         {%- for name in ['invoice_no', 'stock_code', 'description', 'quantity',
                          'invoice_date', 'unit_price', 'customer_id', 'country'] %}
-        cast({{ quote_identifier(col[name]) }} as varchar) as {{ name }}_raw,
+        cast({{ quote_identifier(col[name]) }} as {{ dbt.type_string() }}) as {{ name }}_raw,
         {%- endfor %}
         {#- typed values as the file has them (Parquet): read directly, see parsed #}
         {%- for name in ['quantity', 'unit_price', 'invoice_date'] %}
-        {{ quote_identifier(col[name]) }} as {{ name }}_value,
+        {{ quote_identifier(col[name]) }} as {{ name }}_value
+        {{- ',' if not loop.last }}
         {%- endfor %}
     from source
 ),
@@ -48,7 +49,7 @@ parsed as (
             when lower(trim(customer_id_raw)) in ('nan', 'none', 'null', 'n/a', 'na', '#n/a', '-')
                 then null
             when contains(customer_id_raw, '.')
-                then regexp_replace(nullif(trim(customer_id_raw), ''), '^([0-9]+)[.]0+$', '\1')
+                then {{ retention.regexp_replace("nullif(trim(customer_id_raw), '')", '^([0-9]+)[.]0+$', '\\1') }}
             else nullif(trim(customer_id_raw), '')
         end as customer_id,
         {#- A column that is already numeric or a timestamp (typed Parquet) is converted
@@ -56,23 +57,22 @@ parsed as (
             DuckDB settles the branch once per query, not per row. #}
         {%- for name in ['quantity', 'unit_price'] %}
         case
-            when typeof({{ name }}_value) in ({{ numeric_type_names() }})
-                or starts_with(typeof({{ name }}_value), 'DECIMAL')
+            when {{ retention.is_numeric_type(name ~ '_value') }}
                 then try_cast({{ name }}_value as double)
-            when regexp_full_match(trim({{ name }}_raw), '{{ number_pattern }}')
+            when {{ retention.regexp_full_match('trim(' ~ name ~ '_raw)', number_pattern) }}
                 then try_cast(trim({{ name }}_raw) as double)
         end as {{ name }}_number,
         {%- endfor %}
         case
-            when typeof(invoice_date_value) in ('DATE', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS')
+            when {{ retention.is_timestamp_type('invoice_date_value') }}
                 then cast(invoice_date_value as timestamp)
             else coalesce(
-                try_cast(trim(invoice_date_raw) as timestamp)
+                {{ retention.parse_iso_timestamp('trim(invoice_date_raw)') }}
                 {%- for fmt in date_formats %},
-                try_strptime(trim(invoice_date_raw), '{{ fmt | replace("'", "''") }}')
+                {{ retention.parse_timestamp('trim(invoice_date_raw)', fmt) }}
                 {%- endfor %}
             )
-        end as invoice_at,
+        end as invoice_at
     from raw_rows
 ),
 
@@ -86,17 +86,17 @@ flagged as (
             -- spreadsheet "zero dates" (1899-12-30, 1900-01-01) and other typos
             when invoice_at < timestamp '1990-01-01' then 'implausible_date'
             when quantity_number is null
-                or not isfinite(quantity_number)
+                or not {{ retention.is_finite('quantity_number') }}
                 or quantity_number <> floor(quantity_number)
                 -- a billion units on one line is a data error (e.g. a barcode pasted
                 -- into the quantity column), not a sale
                 or abs(quantity_number) >= 1e9 then 'invalid_quantity'
             when unit_price_number is null
-                or not isfinite(unit_price_number)
+                or not {{ retention.is_finite('unit_price_number') }}
                 or abs(unit_price_number) >= 1e12 then 'invalid_unit_price'
             when upper(invoice_no) like 'A%' then 'adjustment'
             when customer_id is null then 'missing_customer'
-        end as invalid_reason,
+        end as invalid_reason
     from parsed
 ),
 
@@ -121,7 +121,7 @@ final as (
         case when invalid_reason is null
             then cast(unit_price_number as decimal(18, 6)) end as unit_price,
         invoice_at,
-        invalid_reason,
+        invalid_reason
     from flagged
 )
 
