@@ -21,6 +21,21 @@
 {%- endmacro %}
 
 
+{% macro sql_string_literal(text) -%}
+    {#- A SQL string literal of any text: the text cannot end the literal early. -#}
+    {{- return(adapter.dispatch('sql_string_literal', 'retention')(text)) -}}
+{%- endmacro %}
+
+{% macro default__sql_string_literal(text) -%}
+    {{- return("'" ~ (text | string).replace("'", "''") ~ "'") -}}
+{%- endmacro %}
+
+{% macro spark__sql_string_literal(text) -%}
+    {#- Spark SQL escapes with backslashes ('' is two adjacent literals, not a quote). -#}
+    {{- return("'" ~ (text | string).replace('\\', '\\\\').replace("'", "\\'") ~ "'") -}}
+{%- endmacro %}
+
+
 {% macro regexp_full_match(expression, pattern) -%}
     {#- True when the whole text matches the pattern (a pattern without backslashes). -#}
     {{- return(adapter.dispatch('regexp_full_match', 'retention')(expression, pattern)) -}}

@@ -75,14 +75,6 @@
 {%- endmacro %}
 
 
-{% macro sql_string_literal(text) -%}
-    {#- A SQL string literal that the text cannot end early, on either engine. -#}
-    {%- set escaped = (text | string).replace("'", "''") if target.type != 'spark'
-        else (text | string).replace('\\', '\\\\').replace("'", "\\'") -%}
-    {{- return("'" ~ escaped ~ "'") -}}
-{%- endmacro %}
-
-
 {% macro create_raw_transactions() -%}
     {#- Run by on-run-start: makes source('raw', 'transactions') readable. DuckDB needs
         nothing (the source reads the file(s) in place through its external_location). -#}
