@@ -62,6 +62,17 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu or platform.processor()}), {memory} memory, Python {platform.python_version()}"
 
 
+def swap_note() -> str:
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    total = re.search(r"SwapTotal:\s+(\d+) kB", meminfo)
+    free = re.search(r"SwapFree:\s+(\d+) kB", meminfo)
+    if not total:
+        return "unknown"
+    if int(total.group(1)) == 0:
+        return "none configured on this machine, so none used"
+    return f"{(int(total.group(1)) - int(free.group(1))) / 1024:.0f} MiB in use after the runs"
+
+
 def timed(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Run under /usr/bin/time -v; returns (seconds, peak RSS in GiB, stdout)."""
     started = time.monotonic()
@@ -136,7 +147,8 @@ def main() -> None:
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "retention_bench"))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--memory-limit", default="12GB")
+    parser.add_argument("--memory-limit", default="8GB",
+                        help="DuckDB memory_limit (default 8GB, as the runner; the Python steps need the rest)")
     args = parser.parse_args()
 
     data = Path(args.data_dir) / f"transactions_{args.rows}.parquet"
@@ -169,8 +181,10 @@ def main() -> None:
         "",
         f"Measured {date.today().isoformat()} on {machine()}; DuckDB threads {args.threads}, "
         f"memory_limit {args.memory_limit}; {len(builds)} run(s), medians.",
-        f"Reproduce: `.venv/bin/python scripts/benchmark.py --rows {args.rows} --runs {args.runs}"
+        f"Reproduce: `.venv/bin/python scripts/benchmark.py --rows {args.rows} --runs {args.runs} "
+        f"--threads {args.threads} --memory-limit {args.memory_limit}"
         f"{' --skip-pandas' if args.skip_pandas else ''}`",
+        f"Swap: {swap_note()}.",
         "",
         f"- rows {builds[0]['rows']:,}, customers {builds[0]['customers']:,}",
         f"- **whole job** (staging → features → models → marts → exports, dbt tests included): "
