@@ -26,8 +26,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.run_warehouse import (  # noqa: E402
-    DBT_PROJECT, REPO, UsageError, _dbt_vars, _date_text, build_info, failure_messages, is_parquet,
-    log, run_dbt, sql_string,
+    DBT_PROJECT, REPO, UsageError, _dbt_vars, _date_text, build_info, duckdb_connect, failure_messages,
+    is_parquet, log, run_dbt, sql_string,
 )
 
 SETUP_HINT = "Fix: run `make spark-setup` (installs requirements-spark.txt into .venv)."
@@ -75,7 +75,7 @@ def java_major_version(java: str) -> int | None:
 
 def detect_delimiter(path: Path, encoding: str | None) -> str:
     """The CSV delimiter as DuckDB's sniffer sees it (Spark does not detect it)."""
-    con = duckdb.connect(config={"autoinstall_known_extensions": False})
+    con = duckdb_connect()
     try:
         options = f", encoding = {sql_string(encoding)}" if encoding else ""
         row = con.execute(f"select delimiter from sniff_csv({sql_string(str(path))}{options})").fetchone()

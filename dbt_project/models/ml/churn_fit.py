@@ -20,7 +20,7 @@ MAX_SNAPSHOT_ROWS = 2_000_000
 # hash buckets for the customer sample: the kept share is a multiple of 1/1000
 HASH_BUCKETS = 1000
 COLUMNS = ("customer_id", "cutoff_date", "snapshot_index", "label_window_end_date",
-           "is_label_window_complete", "churned") + tuple(c for c in FEATURES if c != "customer_id")
+           "is_label_window_complete", "churned") + FEATURES
 
 
 def model(dbt, session):
@@ -28,14 +28,18 @@ def model(dbt, session):
     params = dbt.ref("int_analysis_parameters").df().iloc[0]
     snapshots = dbt.ref("training_snapshots").project(", ".join(COLUMNS))
     total = snapshots.aggregate("count(*)").fetchall()[0][0]
-    previous = snapshots.filter("snapshot_index = 1").df()
     share = 1.0
     if total > MAX_SNAPSHOT_ROWS:
         kept = max(1, int(HASH_BUCKETS * MAX_SNAPSHOT_ROWS / total))
         share = kept / HASH_BUCKETS
-        snapshots = snapshots.filter(f"hash(customer_id) % {HASH_BUCKETS} < {kept}")
+        # the previous cutoff is scored for every customer, so it is read whole
+        previous = snapshots.filter("snapshot_index = 1").df()
+        training = snapshots.filter(f"hash(customer_id) % {HASH_BUCKETS} < {kept}").df()
+    else:
+        training = snapshots.df()
+        previous = training[training["snapshot_index"] == 1]
     result = train_and_score(
-        snapshots.df(),
+        training,
         dbt.ref("customer_features").df(),
         as_of_date=params["as_of_date"],
         horizon_days=int(params["churn_horizon_days"]),
