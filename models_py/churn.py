@@ -1,48 +1,33 @@
-"""Leak-free churn propensity: out-of-time model selection, calibration, threshold and reasons.
+"""Leak-free churn propensity: out-of-time model choice, calibration that transfers to the scored
+season, a threshold, reasons in words and a backtest of every labelled cutoff.
 
-Entry point: :func:`train_and_score`.
+Entry point: :func:`train_and_score`. The steps, each a function below:
 
-Definitions (from the SQL feature layer, see the table contract)
----------------------------------------------------------------
-* ``training_snapshots``: one row per (customer_id, cutoff_date) for past cutoffs. Features are
-  computed from orders strictly before ``cutoff_date``; the label ``churned`` is 1 when the customer
-  placed no order in the label window ``[cutoff_date, cutoff_date + horizon_days)``.
-* ``customer_features``: the same features as of ``as_of_date`` (no label); these are scored.
+1. ``labelled_rows`` / ``out_of_time_split`` (:mod:`models_py.snapshots`): test on the cutoff
+   ``as_of_date - h``, train on cutoffs ``<= as_of_date - 2h`` (``h = horizon_days``).
+2. :func:`compare_candidates`: logistic regression, random forest and gradient boosting fitted on
+   the training cutoffs; the best out-of-time PR-AUC wins.
+3. :func:`fit_calibrated`: the winner's out-of-fold scores on *whole cutoffs* (GroupKFold on
+   cutoff_date, at most 3 folds; the fold model never saw the cutoff it scores, as in deployment),
+   one calibrator per method fitted on them (:mod:`models_py.calibration`), the pipeline refitted
+   on all rows.
+4. :func:`choose_calibration`: every calibrator, with and without the season offset, applied to
+   the test cutoff. The shape: the smooth calibrator (no ties the features do not make, never 0
+   or 1) with the lowest out-of-time Brier score (ECE breaks ties). The level: the season offset,
+   a prior-shift correction from last year -- the logit shift that makes the model's mean
+   prediction at the labelled cutoff nearest to ``cutoff - 365 days`` equal the rate observed
+   there. It moves every probability in logit space, so it changes the level, never the ranking.
+   Retail seasons repeat, so it is applied whenever the scored cutoff has such a reference (one
+   at least 180 days into the data), unless the test cutoff has one too and the offset raised its
+   expected calibration error (ECE) by more than 0.01 there.
+5. The threshold reaches ``target_recall`` (or maximises F1) on the calibrated test probabilities.
+6. The same recipe refitted on every labelled cutoff scores ``customer_features``; drivers in words
+   (:mod:`models_py.drivers`).
+7. :func:`backtest`: for every labelled cutoff with enough earlier history, the recipe trained only
+   on cutoffs whose labels were known by then (``<= cutoff - h``) predicts it: drift over time.
 
-Out-of-time protocol (never a random split)
--------------------------------------------
-Let ``h = horizon_days``. Only rows whose label window is complete (``is_label_window_complete`` and
-``cutoff_date + h <= as_of_date``) are used.
-
-* test cutoff ``t`` = the latest labelled cutoff ``<= as_of_date - h`` (with the default cadence it is
-  exactly ``as_of_date - h``);
-* training cutoffs = labelled cutoffs ``<= min(as_of_date - 2h, t - h)``, so every training label
-  window closes on or before the test cutoff: nothing observed after ``t`` is used to predict ``t``;
-* candidates are fitted on the training cutoffs, compared on the test cutoff by PR-AUC (average
-  precision), the winner is calibrated (see below), its threshold is chosen on the test cutoff, and
-  finally the same calibrated estimator is refitted on *every* labelled cutoff and scores
-  ``customer_features``.
-
-Calibration
------------
-The chosen pipeline is wrapped in ``CalibratedClassifierCV(ensemble=False)`` whose folds are
-*whole cutoffs* (``GroupKFold`` on ``cutoff_date``, at most 3 folds): the calibrator is fitted on
-out-of-fold predictions for cutoffs the fold model never saw, which mirrors deployment (we score a
-new cutoff of mostly known customers); the pipeline itself is then refitted on all rows, so scoring
-and explanations cost one model, not one per fold. When fewer than 2 training cutoffs exist, or a
-group fold would lack a class, a stratified 3-fold split (shuffled with ``random_state``) is used
-instead and the metrics say so. ``calibration_method="auto"`` uses isotonic regression when the
-minority class has at least 1,000 training rows, otherwise Platt (sigmoid) scaling. Isotonic can
-return exactly 0 or 1 for the most extreme customers when their calibration bins were pure.
-Calibrating *before* thresholding matters: the threshold is chosen on calibrated test probabilities
-and applied to the calibrated probabilities of the refitted model, which live on the same
-(probability) scale.
-
-Degenerate inputs
------------------
-No fallback model is fitted: every degenerate case raises ``ValueError`` naming the problem and the
-remedy (no labelled cutoff old enough, single-class labels, too few rows of a class in the training
-or test split, missing columns, duplicate keys, horizon mismatch with ``label_window_end_date``).
+Degenerate inputs raise ``ValueError`` naming the problem and the remedy; no fallback model is
+fitted.
 """
 
 from __future__ import annotations
@@ -52,95 +37,86 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    precision_recall_curve,
-    roc_auc_score,
-)
+from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_curve, roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
+
+from models_py.calibration import (
+    CALIBRATORS,
+    SMOOTH_CALIBRATORS,
+    Calibrator,
+    expected_calibration_error,
+    fit_calibrator,
+    reliability_table,
+    season_offset,
+    shift,
+)
+from models_py.drivers import top_drivers
+from models_py.estimators import CANDIDATE_MODELS, classifier
+from models_py.snapshots import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    NUMERIC_FEATURES,
+    labelled_rows,
+    out_of_time_split,
+    prepare_features,
+    sample,
+    sampled_note,
+    to_day,
+    to_days,
+)
 
 __all__ = [
     "CANDIDATE_MODELS",
     "CATEGORICAL_FEATURES",
+    "FEATURES",
     "NUMERIC_FEATURES",
+    "ChurnModel",
     "ChurnResult",
+    "backtest",
+    "choose_calibration",
+    "compare_candidates",
+    "fit_calibrated",
     "train_and_score",
 ]
 
-NUMERIC_FEATURES: tuple[str, ...] = (
-    "tenure_days",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "distinct_order_days",
-    "avg_order_value",
-    "mean_days_between_orders",
-    "orders_30d",
-    "orders_90d",
-    "orders_180d",
-    "revenue_30d",
-    "revenue_90d",
-    "revenue_180d",
-    "orders_trend_90d",
-    "revenue_trend_90d",
-    "return_rate",
-    "distinct_products",
-    "q4_order_share",
-    "r_score",
-    "f_score",
-    "m_score",
-)
-CATEGORICAL_FEATURES: tuple[str, ...] = ("country",)
-FEATURES: tuple[str, ...] = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+# Permutation importance predicts (rows x features x repeats) times: 10,000 test rows keep it to
+# about a million predictions whatever the data size.
+_IMPORTANCE_MAX_ROWS = 10_000
+_IMPORTANCE_REPEATS = 5
+# The season offset's reference: the labelled cutoff nearest to cutoff - 365 days (within 20
+# days), at least 180 days after the first order in the data (in the first months of any history
+# every customer is new, and their return rates say little about the season).
+_SEASON_TOLERANCE_DAYS = 20
+_SEASON_MIN_HISTORY_DAYS = 180
+# The season offset is dropped when it raised the test cutoff's ECE by more than this.
+_SEASON_ECE_TOLERANCE = 0.01
+# The backtest covers at most the latest 12 labelled cutoffs, each fit with 2 calibration folds.
+_BACKTEST_MAX_CUTOFFS = 12
 
-# Derived inside every pipeline (so permutation of recency_days also moves it):
-# recency relative to the customer's usual gap; NaN for customers with < 2 order days.
-_DERIVED = ("recency_gap_ratio",)
-# Bounded shares and scores are scaled as they are; skewed counts / money / day spans get a
-# signed log1p before scaling (logistic regression only).
-_LINEAR_FEATURES = ("return_rate", "q4_order_share", "r_score", "f_score", "m_score")
-_LOG_FEATURES = tuple(c for c in NUMERIC_FEATURES + _DERIVED if c not in _LINEAR_FEATURES)
 
-CANDIDATE_MODELS: tuple[str, ...] = (
-    "logistic_regression",
-    "random_forest",
-    "hist_gradient_boosting",
-)
+@dataclass(frozen=True)
+class ChurnModel:
+    """A fitted churn model: pipeline -> calibrator -> season offset (logit shift)."""
 
-# Groups of inputs replaced together by "typical customer" values to explain one customer's score.
-_DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
-    "recency": ("recency_days", "r_score", "mean_days_between_orders"),
-    "activity": (
-        "frequency",
-        "distinct_order_days",
-        "f_score",
-        "orders_30d",
-        "orders_90d",
-        "orders_180d",
-        "revenue_30d",
-        "revenue_90d",
-        "revenue_180d",
-    ),
-    "trend": ("orders_trend_90d", "revenue_trend_90d"),
-    "spend": ("monetary", "m_score", "avg_order_value"),
-    "tenure": ("tenure_days",),
-    "returns": ("return_rate",),
-    "range": ("distinct_products",),
-    "seasonality": ("q4_order_share",),
-    "country": ("country",),
-}
-_MIN_DRIVER_EFFECT = 0.01  # probability points; smaller effects are not worth a sentence
+    name: str
+    pipeline: Pipeline
+    calibrator: Calibrator
+    offset: float = 0.0
+    batch_size: int = 100_000
+
+    def raw(self, X: pd.DataFrame) -> np.ndarray:
+        if len(X) == 0:
+            return np.empty(0)
+        return np.concatenate([self.pipeline.predict_proba(X.iloc[i : i + self.batch_size])[:, 1]
+                               for i in range(0, len(X), self.batch_size)])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return shift(self.calibrator.apply(self.raw(X)), self.offset) if len(X) else np.empty(0)
+
+    def with_offset(self, offset: float) -> "ChurnModel":
+        return ChurnModel(self.name, self.pipeline, self.calibrator, offset, self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -149,7 +125,7 @@ class ChurnResult:
 
     scores
         One row per customer of ``customer_features``, ordered by customer_id (lexical):
-        ``customer_id`` (str), ``churn_probability`` (float in [0, 1], calibrated probability of no
+        ``customer_id`` (str), ``churn_probability`` (float in (0, 1), calibrated probability of no
         order in the next ``horizon_days`` days), ``risk_band`` ('high' when
         probability >= threshold, 'medium' when >= threshold / 2, else 'low'),
         ``is_predicted_churner`` (bool, probability >= threshold), ``top_drivers`` (str, up to 3
@@ -158,257 +134,192 @@ class ChurnResult:
         Long table ``model, metric, value (float), detail (str)``; see :func:`train_and_score`.
     feature_importance
         ``feature, importance, importance_std, method, rank`` (rank 1 = most important): permutation
-        importance of the chosen calibrated model on the out-of-time test cutoff, measured as the
-        mean drop in PR-AUC (average precision, in probability units) when a column is shuffled.
+        importance of the chosen calibrated model on the out-of-time test cutoff, the mean drop in
+        PR-AUC when a column is shuffled.
     calibration
-        ``decile`` (1 = lowest predicted), ``mean_predicted``, ``observed_rate``, ``customers``: the
-        chosen calibrated model on the out-of-time test cutoff, deciles of predicted probability.
-    model_name, threshold, threshold_rule
-        Chosen candidate, decision threshold on calibrated probability, and the rule that chose it.
+        ``decile`` (1 = lowest predicted), ``mean_predicted``, ``observed_rate``,
+        ``observed_rate_low``, ``observed_rate_high`` (95% Wilson interval), ``customers``: the
+        chosen calibrated model on the out-of-time test cutoff, by decile of predicted probability.
+    backtest
+        One row per labelled cutoff the recipe could be trained for from earlier cutoffs only:
+        ``cutoff_date``, ``train_cutoffs``, ``train_rows``, ``customers``, ``mean_predicted``,
+        ``observed_rate``, ``roc_auc``, ``brier``, ``ece``, ``season_offset``.
+    model_name, calibration_method, season_offset, threshold, threshold_rule
+        Chosen candidate, calibrator, the logit offset applied to the scores (0 when none),
+        decision threshold on calibrated probability and the rule that chose it.
     test_cutoff, train_cutoffs
         The out-of-time test cutoff and the training cutoffs (ascending) of the evaluation fit.
+    model
+        The final :class:`ChurnModel` (it scored ``scores``).
     previous_scores
         When ``previous_features`` is given: ``customer_id``, ``churn_probability``,
-        ``is_predicted_churner`` of those rows from the same final model and threshold (e.g. the
-        previous cutoff, to see who turned risky since); else None.
+        ``is_predicted_churner`` of those rows from the same final model and threshold (with the
+        season offset of their own cutoff); else None.
     """
 
     scores: pd.DataFrame
     metrics: pd.DataFrame
     feature_importance: pd.DataFrame
     calibration: pd.DataFrame
+    backtest: pd.DataFrame
     model_name: str
+    calibration_method: str
+    season_offset: float
     threshold: float
     threshold_rule: str
     test_cutoff: pd.Timestamp
+    model: ChurnModel | None = None
     train_cutoffs: tuple[pd.Timestamp, ...] = field(default_factory=tuple)
     previous_scores: pd.DataFrame | None = None
 
-
-# --------------------------------------------------------------------------------------------
-# Input preparation
-# --------------------------------------------------------------------------------------------
-
-
-def _to_day(value) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
-
-
-def _to_days(series: pd.Series) -> pd.Series:
-    out = pd.to_datetime(series)
-    if getattr(out.dt, "tz", None) is not None:
-        out = out.dt.tz_localize(None)
-    return out.dt.normalize().astype("datetime64[ns]")
-
-
-def _prepare_features(frame: pd.DataFrame, name: str, extra: Sequence[str] = ()) -> pd.DataFrame:
-    """Validate and coerce one input frame: str ids, float features, str country, day dates."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}")
-    required = ("customer_id",) + FEATURES + tuple(extra)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks required columns {missing}; see the features contract")
-    if frame["customer_id"].isna().any():
-        raise ValueError(f"{name} has NULL customer_id values")
-    out = pd.DataFrame({"customer_id": frame["customer_id"].astype(str).to_numpy(dtype=object)})
-    for col in NUMERIC_FEATURES:
-        # DECIMAL arrives as float64 (or object Decimals, or nullable ints): make it float64.
-        values = pd.to_numeric(frame[col], errors="coerce")
-        out[col] = np.asarray(values.to_numpy(dtype="float64", na_value=np.nan))
-    country = frame["country"].astype(object)
-    out["country"] = np.asarray(
-        country.where(country.notna(), "unknown").astype(str).str.strip(), dtype=object
-    )
-    for col in extra:
-        out[col] = frame[col].to_numpy()
-    return out
-
-
-def _labelled_rows(training_snapshots: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
-    snaps = _prepare_features(
-        training_snapshots,
-        "training_snapshots",
-        extra=("cutoff_date", "churned", "is_label_window_complete"),
-    )
-    snaps["cutoff_date"] = _to_days(snaps["cutoff_date"])
-    if snaps.duplicated(["customer_id", "cutoff_date"]).any():
-        raise ValueError("training_snapshots has duplicate (customer_id, cutoff_date) rows")
-    horizon = pd.Timedelta(days=horizon_days)
-    if "label_window_end_date" in training_snapshots.columns:
-        end = _to_days(training_snapshots["label_window_end_date"]).to_numpy()
-        span = pd.Series(end - snaps["cutoff_date"].to_numpy())
-        if (span.dropna() != horizon).any():
-            raise ValueError(
-                f"label_window_end_date - cutoff_date is not horizon_days={horizon_days} days: the "
-                "snapshots were built with another churn_horizon_days; pass the same horizon"
-            )
-    complete = snaps["is_label_window_complete"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    # Belt and braces: never trust a label whose window ends after as_of_date.
-    complete &= (snaps["cutoff_date"] + horizon <= as_of).to_numpy()
-    complete &= snaps["churned"].notna().to_numpy()
-    labelled = snaps.loc[complete].copy()
-    labelled["churned"] = pd.to_numeric(labelled["churned"]).astype(int)
-    bad = sorted(set(labelled["churned"].unique()) - {0, 1})
-    if bad:
-        raise ValueError(f"churned must be 0/1, found {bad}")
-    # Fixed row order so results do not depend on the order the database returned rows in.
-    labelled = labelled.sort_values(["cutoff_date", "customer_id"], kind="mergesort")
-    return labelled.reset_index(drop=True)
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by name (what the dbt models write)."""
+        tables = {"scores": self.scores, "metrics": self.metrics, "feature_importance": self.feature_importance,
+                  "calibration": self.calibration, "backtest": self.backtest}
+        if self.previous_scores is not None:
+            tables["previous_scores"] = self.previous_scores
+        return tables
 
 
 # --------------------------------------------------------------------------------------------
-# Estimators
+# Fitting
 # --------------------------------------------------------------------------------------------
 
 
-def _signed_log1p(x):
-    x = np.asarray(x, dtype=float)
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-def _add_derived(X: pd.DataFrame) -> pd.DataFrame:
-    X = X.copy()
-    gap = X["mean_days_between_orders"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = X["recency_days"].to_numpy(dtype=float) / gap
-    X["recency_gap_ratio"] = np.where(np.isfinite(ratio), ratio, np.nan)
-    return X
-
-
-def _preprocessor(linear_model: bool) -> ColumnTransformer:
-    """Column transformer fitted on training rows only.
-
-    Numeric NULLs (mean_days_between_orders for < 2 order days, recency_gap_ratio likewise) are
-    imputed with the training median plus a missing-indicator column. Countries seen in < 1 % of
-    training rows are grouped into one 'infrequent' category (at most 15 columns); unseen countries
-    map to it too.
-    """
-
-    def imputer():
-        return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
-
-    country = OneHotEncoder(
-        handle_unknown="infrequent_if_exist",
-        min_frequency=0.01,
-        max_categories=15,
-        sparse_output=False,
-    )
-    if linear_model:
-        skewed = Pipeline(
-            [
-                ("log", FunctionTransformer(_signed_log1p, feature_names_out="one-to-one")),
-                ("impute", imputer()),
-                ("scale", StandardScaler()),
-            ]
-        )
-        bounded = Pipeline([("impute", imputer()), ("scale", StandardScaler())])
-        parts = [
-            ("skewed", skewed, list(_LOG_FEATURES)),
-            ("bounded", bounded, list(_LINEAR_FEATURES)),
-        ]
-    else:
-        parts = [("numeric", imputer(), list(NUMERIC_FEATURES + _DERIVED))]
-    parts.append(("country", country, list(CATEGORICAL_FEATURES)))
-    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
-
-
-_RF_MAX_ROWS_PER_TREE = 20_000
-# Permutation importance predicts (rows x features x repeats) times: 10,000 test rows keep it
-# to about a million predictions whatever the data size.
-_IMPORTANCE_MAX_ROWS = 10_000
-
-
-def _candidate(name: str, random_state: int, n_jobs: int | None, n_rows: int) -> Pipeline:
-    """Unfitted pipeline ``derive -> prepare -> model`` for one candidate.
-
-    ``n_rows`` (training rows) only bounds the forest's bootstrap size: each tree sees at most
-    20,000 rows, so the forest's cost stays flat beyond that.
-    """
-    if name == "logistic_regression":
-        model = LogisticRegression(
-            C=1.0, class_weight="balanced", max_iter=2000, random_state=random_state
-        )
-    elif name == "random_forest":
-        model = RandomForestClassifier(
-            n_estimators=100,
-            max_depth=10,
-            min_samples_leaf=25,
-            max_features="sqrt",
-            class_weight="balanced_subsample",
-            max_samples=min(1.0, _RF_MAX_ROWS_PER_TREE / max(n_rows, 1)),
-            n_jobs=n_jobs,
-            random_state=random_state,
-        )
-    elif name == "hist_gradient_boosting":
-        model = HistGradientBoostingClassifier(
-            learning_rate=0.05,
-            max_iter=200,
-            max_leaf_nodes=15,
-            min_samples_leaf=40,
-            l2_regularization=1.0,
-            early_stopping=False,
-            random_state=random_state,
-        )
-    else:
-        raise ValueError(f"unknown candidate {name!r}; choose from {CANDIDATE_MODELS}")
-    return Pipeline(
-        [
-            ("derive", FunctionTransformer(_add_derived)),
-            ("prepare", _preprocessor(linear_model=name == "logistic_regression")),
-            ("model", model),
-        ]
-    )
-
-
-def _calibration_splits(cutoffs: pd.Series, y: np.ndarray, random_state: int) -> tuple[list, str]:
-    """Folds of whole cutoffs (GroupKFold); stratified 3-fold when that is impossible."""
+def _group_folds(cutoffs: pd.Series, y: np.ndarray, random_state: int, max_folds: int = 3) -> tuple[list, str]:
+    """Folds of whole cutoffs (GroupKFold, at most ``max_folds``); stratified when that is impossible."""
     n_groups = cutoffs.nunique()
     if n_groups >= 2:
-        n_splits = min(3, n_groups)
+        n_splits = min(max_folds, n_groups)
         splits = list(GroupKFold(n_splits=n_splits).split(np.zeros(len(y)), y, groups=cutoffs))
         if all(len(np.unique(y[tr])) == 2 and len(np.unique(y[te])) == 2 for tr, te in splits):
             return splits, f"{n_splits} folds of whole cutoffs (GroupKFold on cutoff_date)"
-    skf = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)
-    return list(skf.split(np.zeros(len(y)), y)), "stratified 3-fold (fewer than 2 usable cutoff folds)"
+    skf = StratifiedKFold(n_splits=max_folds, shuffle=True, random_state=random_state)
+    return list(skf.split(np.zeros(len(y)), y)), f"stratified {max_folds}-fold (fewer than 2 usable cutoff folds)"
 
 
-def _calibrated(
-    base: Pipeline, method: str, data: pd.DataFrame, random_state: int
-) -> tuple[CalibratedClassifierCV, str]:
-    y = data["churned"].to_numpy()
-    splits, how = _calibration_splits(data["cutoff_date"], y, random_state)
-    model = CalibratedClassifierCV(clone(base), method=method, cv=splits, ensemble=False)
-    model.fit(data[list(FEATURES)], y)
-    return model, how
+def fit_calibrated(name: str, data: pd.DataFrame, methods: Sequence[str], *, random_state: int,
+                   n_jobs: int | None, batch_size: int, max_folds: int = 3) -> tuple[dict[str, ChurnModel], str]:
+    """{method: ChurnModel} sharing one pipeline fitted on all ``data``, each calibrator fitted on
+    the out-of-fold scores of whole-cutoff folds; and how the folds were made."""
+    X, y = data[list(FEATURES)], data["churned"].to_numpy()
+    splits, how = _group_folds(data["cutoff_date"], y, random_state, max_folds)
+    out_of_fold = np.empty(len(data))
+    for train_idx, test_idx in splits:
+        fold = classifier(name, random_state, n_jobs, len(train_idx)).fit(X.iloc[train_idx], y[train_idx])
+        out_of_fold[test_idx] = fold.predict_proba(X.iloc[test_idx])[:, 1]
+    pipeline = classifier(name, random_state, n_jobs, len(data)).fit(X, y)
+    models = {m: ChurnModel(name, pipeline, fit_calibrator(m, out_of_fold, y), 0.0, batch_size) for m in methods}
+    return models, how
 
 
-def _predict(model, X: pd.DataFrame, batch_size: int) -> np.ndarray:
-    if len(X) == 0:
-        return np.empty(0)
-    parts = [
-        model.predict_proba(X.iloc[start : start + batch_size])[:, 1]
-        for start in range(0, len(X), batch_size)
-    ]
-    return np.concatenate(parts)
+def compare_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: Sequence[str], *,
+                       random_state: int, n_jobs: int | None, batch_size: int) -> tuple[str, dict]:
+    """The candidate with the best out-of-time PR-AUC (earlier in ``candidates`` on ties) and every
+    candidate's uncalibrated test metrics."""
+    X_train, y_train = train[list(FEATURES)], train["churned"].to_numpy()
+    X_test, y_test = test[list(FEATURES)], test["churned"].to_numpy()
+    scores = {}
+    for name in candidates:
+        pipeline = classifier(name, random_state, n_jobs, len(train)).fit(X_train, y_train)
+        p = ChurnModel(name, pipeline, Calibrator("sigmoid", (1.0, 0.0)), 0.0, batch_size).raw(X_test)
+        scores[name] = _ranking_metrics(y_test, p)
+    chosen = max(candidates, key=lambda n: (scores[n]["pr_auc"], -list(candidates).index(n)))
+    return chosen, scores
 
 
-def _sampled_note(sample: pd.DataFrame, full: pd.DataFrame) -> str:
-    return f"fixed-seed sample of {len(full)} rows" if len(sample) < len(full) else "all rows"
+def _same_window_last_year(labelled: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+    """Labelled rows of the cutoff nearest to ``cutoff - 365 days`` (see the constants above), or
+    None when there is no such reference."""
+    target = cutoff - pd.Timedelta(days=365)
+    data_start = (labelled["cutoff_date"] - pd.to_timedelta(labelled["tenure_days"], unit="D")).min()
+    cutoffs = pd.Series(labelled["cutoff_date"].unique())
+    cutoffs = cutoffs[cutoffs >= data_start + pd.Timedelta(days=_SEASON_MIN_HISTORY_DAYS)]
+    distance = (cutoffs - target).abs()
+    near = cutoffs[distance <= pd.Timedelta(days=_SEASON_TOLERANCE_DAYS)]
+    if near.empty:
+        return None
+    best = near.iloc[np.lexsort((near.to_numpy(), distance[near.index].to_numpy()))[0]]
+    rows = labelled[labelled["cutoff_date"] == best]
+    return rows if rows["churned"].nunique() == 2 else None
 
 
-def _sample(frame: pd.DataFrame, max_rows: int, random_state: int) -> pd.DataFrame:
-    if len(frame) <= max_rows:
-        return frame
-    return frame.sample(n=max_rows, random_state=random_state).sort_index()
+def _offset_for(model: ChurnModel, labelled: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[float, pd.DataFrame | None]:
+    reference = _same_window_last_year(labelled, cutoff)
+    if reference is None:
+        return 0.0, None
+    return season_offset(model.predict(reference[list(FEATURES)]), reference["churned"].to_numpy()), reference
+
+
+def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labelled: pd.DataFrame,
+                       test_cutoff: pd.Timestamp, scored_cutoff: pd.Timestamp) -> tuple[str, bool, pd.DataFrame]:
+    """(method, use season offset, table of every option on the test cutoff). The season offset
+    is used when the scored cutoff has a reference, unless the test cutoff has one too and the
+    offset raised its ECE by more than the tolerance."""
+    X, y = test[list(FEATURES)], test["churned"].to_numpy()
+    seasonal_possible = _same_window_last_year(labelled, scored_cutoff) is not None
+    rows = []
+    for method, model in models.items():
+        offset, reference = _offset_for(model, labelled, test_cutoff)
+        options = [(False, 0.0)] + ([(True, offset)] if reference is not None and seasonal_possible else [])
+        for seasonal, value in options:
+            p = model.with_offset(value).predict(X)
+            rows.append({
+                "method": method, "season_offset": seasonal, "offset": value,
+                "brier": float(brier_score_loss(y, p)), "ece": expected_calibration_error(y, p),
+                "mean_predicted": float(p.mean()), "distinct": int(len(np.unique(p))),
+                "eligible": method in SMOOTH_CALIBRATORS and bool(((p > 0) & (p < 1)).all()),
+            })
+    table = pd.DataFrame(rows)
+    plain = table[table["eligible"] & ~table["season_offset"]]
+    if plain.empty:
+        raise ValueError("no smooth calibrator could be fitted; check the training snapshots")
+    best = plain.sort_values(["brier", "ece"], kind="mergesort").iloc[0]
+    seasonal = table[(table["method"] == best["method"]) & table["season_offset"]]
+    use_offset = seasonal_possible and not (len(seasonal) and seasonal["ece"].iloc[0] > best["ece"] + _SEASON_ECE_TOLERANCE)
+    table["is_chosen"] = (table["method"] == best["method"]) & (table["season_offset"] == use_offset)
+    return str(best["method"]), use_offset, table
+
+
+def backtest(labelled: pd.DataFrame, name: str, method: str, seasonal: bool, horizon_days: int, *,
+             max_train_rows: int, min_rows_per_class: int, random_state: int, n_jobs: int | None,
+             batch_size: int) -> pd.DataFrame:
+    """What the recipe, trained only on cutoffs whose labels were known by then, predicted at each
+    labelled cutoff, against what happened (see :class:`ChurnResult`)."""
+    horizon = pd.Timedelta(days=horizon_days)
+    rows = []
+    for cutoff in sorted(labelled["cutoff_date"].unique())[-_BACKTEST_MAX_CUTOFFS:]:
+        cutoff = pd.Timestamp(cutoff)
+        history = labelled[labelled["cutoff_date"] <= cutoff - horizon]
+        target = labelled[labelled["cutoff_date"] == cutoff]
+        if min(_class_counts(history) + _class_counts(target)) < min_rows_per_class:
+            continue
+        train = sample(history, max_train_rows, random_state)
+        model = fit_calibrated(name, train, [method], random_state=random_state, n_jobs=n_jobs,
+                               batch_size=batch_size, max_folds=2)[0][method]
+        offset = _offset_for(model, history, cutoff)[0] if seasonal else 0.0
+        y, p = target["churned"].to_numpy(), model.with_offset(offset).predict(target[list(FEATURES)])
+        rows.append({
+            "cutoff_date": cutoff, "train_cutoffs": int(train["cutoff_date"].nunique()), "train_rows": len(train),
+            "customers": len(target), "mean_predicted": float(p.mean()), "observed_rate": float(y.mean()),
+            "roc_auc": float(roc_auc_score(y, p)), "brier": float(brier_score_loss(y, p)),
+            "ece": expected_calibration_error(y, p), "season_offset": offset,
+        })
+    columns = ["cutoff_date", "train_cutoffs", "train_rows", "customers", "mean_predicted", "observed_rate",
+               "roc_auc", "brier", "ece", "season_offset"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["cutoff_date"] = pd.to_datetime(table["cutoff_date"]).dt.date
+    return table
 
 
 # --------------------------------------------------------------------------------------------
-# Threshold, metrics, explanations
+# Threshold, metrics, importance
 # --------------------------------------------------------------------------------------------
+
+
+def _class_counts(frame: pd.DataFrame) -> list[int]:
+    positives = int(frame["churned"].sum())
+    return [positives, int(len(frame) - positives)]
 
 
 def _choose_threshold(y: np.ndarray, p: np.ndarray, rule: str, target_recall: float) -> tuple[float, str]:
@@ -419,115 +330,52 @@ def _choose_threshold(y: np.ndarray, p: np.ndarray, rule: str, target_recall: fl
             f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
         best = np.flatnonzero(f1 == f1.max())[-1]  # the highest threshold among ties
         return float(thresholds[best]), "max_f1: threshold maximising F1 on the out-of-time test cutoff"
-    if rule == "recall_target":
-        ok = np.flatnonzero(recall >= target_recall)
-        best = ok[-1]  # highest threshold that still reaches the target (recall[0] == 1 always)
-        return float(thresholds[best]), (
-            f"recall_target: highest threshold with recall >= {target_recall:g} on the out-of-time test cutoff"
-        )
-    raise ValueError("threshold_rule must be 'max_f1' or 'recall_target'")
+    ok = np.flatnonzero(recall >= target_recall)
+    best = ok[-1]  # highest threshold that still reaches the target (recall[0] == 1 always)
+    return float(thresholds[best]), (
+        f"recall_target: highest threshold with recall >= {target_recall:g} on the out-of-time test cutoff"
+    )
 
 
 def _ranking_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "pr_auc": float(average_precision_score(y, p)),
-        "brier": float(brier_score_loss(y, p)),
-    }
+    return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
+            "brier": float(brier_score_loss(y, p))}
 
 
 def _calibration_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
-    n_bins = min(10, len(y))
-    rank = pd.Series(p).rank(method="first").to_numpy()
-    decile = pd.qcut(rank, q=n_bins, labels=False) + 1
-    table = (
-        pd.DataFrame({"decile": decile, "p": p, "y": y})
-        .groupby("decile", sort=True)
-        .agg(mean_predicted=("p", "mean"), observed_rate=("y", "mean"), customers=("y", "size"))
-        .reset_index()
-    )
-    table["decile"] = table["decile"].astype("int64")
-    table["customers"] = table["customers"].astype("int64")
-    return table
+    table = pd.DataFrame(reliability_table(y, p), columns=[
+        "decile", "mean_predicted", "observed_rate", "observed_rate_low", "observed_rate_high", "customers"])
+    return table.astype({"decile": "int64", "customers": "int64"})
 
 
-def _fmt_days(value: float) -> str:
-    n = int(round(value))
-    return f"{n} day" if n == 1 else f"{n} days"
+def _permutation_importance(model: ChurnModel, rows: pd.DataFrame, random_state: int) -> pd.DataFrame:
+    """Mean drop in PR-AUC when one column is shuffled (5 repeats, fixed seed)."""
+    rng = np.random.RandomState(random_state)
+    X, y = rows[list(FEATURES)].reset_index(drop=True), rows["churned"].to_numpy()
+    base = average_precision_score(y, model.predict(X))
+    means, stds = [], []
+    for column in FEATURES:
+        drops = []
+        for _ in range(_IMPORTANCE_REPEATS):
+            shuffled = X.copy()
+            shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
+            drops.append(base - average_precision_score(y, model.predict(shuffled)))
+        means.append(float(np.mean(drops)))
+        stds.append(float(np.std(drops)))
+    table = pd.DataFrame({"feature": list(FEATURES), "importance": means, "importance_std": stds})
+    table = table.sort_values(["importance", "feature"], ascending=[False, True], kind="mergesort")
+    table["rank"] = np.arange(1, len(table) + 1, dtype="int64")
+    return table.reset_index(drop=True)
 
 
-def _fmt_count(value: float, noun: str) -> str:
-    n = int(round(value))
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _driver_text(group: str, row: dict, ref: dict, raises_risk: bool) -> str:
-    """One reason in account-manager words, built from this customer's own values."""
-    if group == "recency":
-        r, gap = row["recency_days"], row["mean_days_between_orders"]
-        lead = f"no order in {_fmt_days(r)}" if raises_risk else f"last order {_fmt_days(r)} ago"
-        if pd.notna(gap):
-            return f"{lead}, usually orders every {_fmt_days(gap)}"
-        return f"{lead}, only one order day so far"
-    if group == "activity":
-        recent = "no orders" if row["orders_90d"] <= 0 else _fmt_count(row["orders_90d"], "order")
-        return f"{recent} in the last 90 days ({int(round(row['frequency']))} in total)"
-    if group == "trend":
-        now = row["revenue_90d"]
-        before = now - row["revenue_trend_90d"]
-        if before > 0 and now <= 0:
-            return f"no spend in the last 90 days (vs {before:,.0f} in the 90 days before)"
-        if before > 0:
-            change = (now - before) / before * 100
-            word = "down" if change < 0 else "up"
-            return f"spend {word} {abs(change):.0f}% vs previous quarter"
-        if now > 0:
-            return "spending again this quarter after a quarter without spend"
-        return "no spend in the last 6 months"
-    if group == "spend":
-        return f"lifetime spend {row['monetary']:,.0f} (typical customer {ref['monetary']:,.0f})"
-    if group == "tenure":
-        return f"customer for {_fmt_days(row['tenure_days'])} (typical {_fmt_days(ref['tenure_days'])})"
-    if group == "returns":
-        return f"returns {row['return_rate']:.0%} of spend (typical {ref['return_rate']:.0%})"
-    if group == "range":
-        return (
-            f"bought {_fmt_count(row['distinct_products'], 'distinct product')} "
-            f"(typical {int(round(ref['distinct_products']))})"
-        )
-    if group == "seasonality":
-        return f"{row['q4_order_share']:.0%} of orders in Oct-Dec"
-    if group == "country":
-        return f"based in {row['country']}"
-    raise KeyError(group)
-
-
-def _top_drivers(
-    model, X: pd.DataFrame, p: np.ndarray, reference: dict, base_rate: float, batch_size: int
-) -> list[str]:
-    """Occlusion attribution: effect of replacing a group of inputs by typical-customer values.
-
-    delta_g = p(customer) - p(customer with group g set to the training medians / most common
-    country). For a customer at or above the base rate the reasons are the groups that raise the
-    risk most (delta > 0), otherwise those that lower it most; up to 3 with |delta| >= 0.01, and at
-    least the single strongest one.
-    """
-    groups = list(_DRIVER_GROUPS)
-    deltas = np.empty((len(X), len(groups)))
-    for j, group in enumerate(groups):
-        occluded = X.copy()
-        for col in _DRIVER_GROUPS[group]:
-            occluded[col] = reference[col]
-        deltas[:, j] = p - _predict(model, occluded, batch_size)
-    records = X.to_dict("records")
-    texts = []
-    for i, row in enumerate(records):
-        raises = bool(p[i] >= base_rate)
-        signed = deltas[i] if raises else -deltas[i]
-        order = np.argsort(-signed, kind="stable")
-        chosen = [j for j in order[:3] if signed[j] >= _MIN_DRIVER_EFFECT] or [int(order[0])]
-        texts.append("; ".join(_driver_text(groups[j], row, reference, raises) for j in chosen))
-    return texts
+def _threshold_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    flagged = p >= threshold
+    tp = float((flagged & (y == 1)).sum())
+    precision = tp / flagged.sum() if flagged.any() else 0.0
+    recall = tp / y.sum()
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {"precision_at_threshold": precision, "recall_at_threshold": recall, "f1_at_threshold": f1,
+            "flagged_share": float(flagged.mean())}
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,9 +392,9 @@ def train_and_score(
     random_state: int = 42,
     threshold_rule: str = "max_f1",
     target_recall: float = 0.7,
-    calibration_method: str = "auto",
     candidates: Iterable[str] = CANDIDATE_MODELS,
     max_train_rows: int = 100_000,
+    backtest_max_train_rows: int = 20_000,
     batch_size: int = 100_000,
     min_rows_per_class: int = 20,
     n_jobs: int | None = 1,
@@ -557,10 +405,10 @@ def train_and_score(
     Parameters
     ----------
     training_snapshots : DataFrame
-        ``features.training_snapshots``: customer_id, cutoff_date (date or datetime64), the feature
-        columns (:data:`NUMERIC_FEATURES` in days / counts / money / shares, ``country``), ``churned``
-        (0/1), ``is_label_window_complete`` (bool) and optionally ``label_window_end_date`` (checked
-        to equal cutoff_date + horizon_days). Rows without a complete label window are ignored.
+        ``features.training_snapshots``: customer_id, cutoff_date, the feature columns
+        (:data:`NUMERIC_FEATURES` in days / counts / money / shares, ``country``), ``churned`` (0/1),
+        ``is_label_window_complete`` and optionally ``label_window_end_date`` (checked to equal
+        cutoff_date + horizon_days). Rows without a complete label window are ignored.
     customer_features : DataFrame
         ``features.customer_features``: customer_id and the same feature columns as of
         ``as_of_date``; one row per customer. If it has ``cutoff_date`` it must equal as_of_date.
@@ -568,124 +416,80 @@ def train_and_score(
         Analysis date (day precision). Labels are only trusted when cutoff + horizon <= as_of_date.
     horizon_days : int
         Churn horizon in days: churn = no order in [cutoff, cutoff + horizon_days).
-    random_state : int
-        Seed for sampling, models, calibration folds fallback and permutation importance.
     threshold_rule : {'max_f1', 'recall_target'}
-        'max_f1': threshold maximising F1 on the out-of-time test cutoff (highest among ties).
-        'recall_target': highest threshold whose test recall >= ``target_recall``.
-        The threshold is chosen and evaluated on the same test cutoff, so the precision / recall
-        reported at it are slightly optimistic (one parameter fitted on thousands of rows).
-    calibration_method : {'auto', 'isotonic', 'sigmoid'}
-        'auto' = isotonic when the minority class has >= 1,000 training rows, else sigmoid.
+        'max_f1': threshold maximising F1 on the out-of-time test cutoff (highest among ties);
+        'recall_target': highest threshold whose test recall >= ``target_recall``. Chosen and
+        evaluated on the same cutoff, so precision / recall at it are slightly optimistic.
     candidates : iterable of str
         Subset of :data:`CANDIDATE_MODELS` to compare (default: all three).
-    max_train_rows : int
-        Each fit (evaluation and final) uses a fixed-seed random sample of at most this many rows.
+    max_train_rows, backtest_max_train_rows : int
+        Each fit uses a fixed-seed sample of at most this many rows (the backtest's fits fewer).
     batch_size : int
         Rows per predict_proba call when scoring and explaining.
     min_rows_per_class : int
-        Minimum churned and retained rows required in both the training and the test split.
+        Minimum churned and retained rows required in both the training and the test split (and
+        in a backtest cutoff and its history).
     n_jobs : int or None
-        Threads: passed to the random forest and, for the duration of the call, the limit of the
-        native OpenMP / BLAS thread pools (HistGradientBoosting, linear algebra) via threadpoolctl
-        (restored on return). Default 1: single-threaded, bit-for-bit reproducible and immune to
-        OpenMP spin-wait oversubscription when dbt runs several models at once (measured: an
-        HGB fit 80x slower with 2 OpenMP threads on a loaded 2-core host). None leaves the native
-        pools alone; n_jobs > 1 may change forest probabilities in the last bits between runs.
+        Threads: the forest's and, for the call, the native OpenMP / BLAS pools (threadpoolctl).
+        Default 1: bit-for-bit reproducible and immune to OpenMP oversubscription when dbt runs
+        several models at once. None leaves the native pools alone.
     previous_features : DataFrame or None
-        Optional features of the same customers at an earlier cutoff (same columns as
-        ``customer_features``), scored by the same final model into ``previous_scores``.
+        Features of the same customers at an earlier cutoff, scored by the same final model.
 
     Returns
     -------
     ChurnResult
         ``metrics`` rows (model, metric, value, detail):
 
-        * one block per candidate (model = candidate name): roc_auc, pr_auc, brier (uncalibrated
-          probabilities on the test cutoff; class-weighted models are not probability-calibrated
-          so compare their brier with care), base_rate and brier_base_rate (constant forecast equal
-          to the test base rate, i.e. the best constant), train_rows, test_rows, train_positives,
-          test_positives, is_chosen (1/0);
-        * model = '<chosen>_calibrated': roc_auc, pr_auc, brier, base_rate, brier_base_rate,
-          threshold (detail: the rule), precision_at_threshold, recall_at_threshold,
-          f1_at_threshold, flagged_share, calibration_method (value NaN, detail: method and folds);
-        * model = 'split': horizon_days, test_cutoff, train_cutoff_min, train_cutoff_max,
-          train_cutoffs, final_train_cutoffs (value = days before as_of_date or a count, detail =
-          ISO date or comma-separated ISO dates), final_train_rows, final_train_positives,
-          labelled_rows_available.
-
-    Raises
-    ------
-    ValueError
-        Missing columns, duplicate keys, horizon mismatch, no labelled cutoff on or before
-        as_of_date - 2 * horizon_days, single-class labels, fewer than ``min_rows_per_class`` rows
-        of a class in the training or test split, or an empty ``customer_features``. No fallback
-        model is fitted in these cases.
+        * per candidate: roc_auc, pr_auc, brier (uncalibrated, test cutoff), base_rate,
+          brier_base_rate, train_rows, test_rows, train_positives, test_positives, is_chosen;
+        * ``<chosen>_calibrated``: roc_auc, pr_auc, brier, ece, mean_predicted, base_rate,
+          brier_base_rate, distinct_probabilities, threshold, precision/recall/f1_at_threshold,
+          flagged_share, season_offset, calibration_method (value NaN, detail: method and folds);
+        * ``calibration:<method>`` and ``calibration:<method>+season``: brier, ece,
+          mean_predicted, distinct_probabilities, is_eligible, is_chosen on the test cutoff;
+        * ``scored``: expected_churn_rate (mean probability as of as_of_date), season_offset,
+          last_year_observed_rate (observed churn at the cutoff a year earlier, NaN without one),
+          last_year_predicted_rate (the final model's calibrated mean there, before the offset);
+        * ``split``: horizon_days, test_cutoff, train_cutoff_min, train_cutoff_max, train_cutoffs,
+          final_train_cutoffs, final_train_rows, final_train_positives, labelled_rows_available.
     """
     if n_jobs is not None and (int(n_jobs) != n_jobs or n_jobs < 1):
         raise ValueError("n_jobs must be a positive integer or None")
-    args = dict(
-        random_state=random_state,
-        threshold_rule=threshold_rule,
-        target_recall=target_recall,
-        calibration_method=calibration_method,
-        candidates=candidates,
-        max_train_rows=max_train_rows,
-        batch_size=batch_size,
-        min_rows_per_class=min_rows_per_class,
-        n_jobs=n_jobs,
-        previous_features=previous_features,
-    )
+    args = dict(random_state=random_state, threshold_rule=threshold_rule, target_recall=target_recall,
+                candidates=tuple(candidates), max_train_rows=max_train_rows,
+                backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
+                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_features=previous_features)
     if n_jobs is None:
         return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
     with threadpool_limits(limits=int(n_jobs)):
         return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
 
 
-def _train_and_score(
-    training_snapshots,
-    customer_features,
-    as_of_date,
-    horizon_days,
-    *,
-    random_state,
-    threshold_rule,
-    target_recall,
-    calibration_method,
-    candidates,
-    max_train_rows,
-    batch_size,
-    min_rows_per_class,
-    n_jobs,
-    previous_features,
-) -> ChurnResult:
-    as_of = _to_day(as_of_date)
-    horizon_days = int(horizon_days)
+def _check_arguments(horizon_days: int, threshold_rule: str, target_recall: float, candidates: tuple) -> None:
     if horizon_days <= 0:
         raise ValueError("horizon_days must be a positive number of days")
-    if calibration_method not in {"auto", "isotonic", "sigmoid"}:
-        raise ValueError("calibration_method must be 'auto', 'isotonic' or 'sigmoid'")
     if threshold_rule not in {"max_f1", "recall_target"}:
         raise ValueError("threshold_rule must be 'max_f1' or 'recall_target'")
     if not 0 < target_recall <= 1:
         raise ValueError("target_recall must be in (0, 1]")
-    candidates = tuple(candidates)
     if not candidates or any(c not in CANDIDATE_MODELS for c in candidates):
         raise ValueError(f"candidates must be a non-empty subset of {CANDIDATE_MODELS}")
-    horizon = pd.Timedelta(days=horizon_days)
 
-    # ---- inputs ------------------------------------------------------------------------------
-    labelled = _labelled_rows(training_snapshots, as_of, horizon_days)
+
+def _current_rows(customer_features: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     extra = ("cutoff_date",) if "cutoff_date" in customer_features.columns else ()
-    current = _prepare_features(customer_features, "customer_features", extra=extra)
+    current = prepare_features(customer_features, "customer_features", extra=extra)
     if len(current) == 0:
         raise ValueError("customer_features is empty: nothing to score")
     if current["customer_id"].duplicated().any():
         raise ValueError("customer_features must have one row per customer_id")
-    if extra and (_to_days(current["cutoff_date"]) != as_of).any():
+    if extra and (to_days(current["cutoff_date"]) != as_of).any():
         raise ValueError("customer_features.cutoff_date differs from as_of_date; pass the as_of slice")
-    current = current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    return current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
 
+
+def _check_labels(labelled: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> None:
     if labelled.empty:
         raise ValueError(
             f"no training snapshot has a complete label window (cutoff_date + {horizon_days} days "
@@ -698,173 +502,212 @@ def _train_and_score(
             "cannot be trained: check the label window / churn_horizon_days or provide more history"
         )
 
-    # ---- out-of-time split ---------------------------------------------------------------------
-    test_cutoff = labelled.loc[labelled["cutoff_date"] <= as_of - horizon, "cutoff_date"].max()
-    train_limit = min(as_of - 2 * horizon, test_cutoff - horizon)
-    train_all = labelled[labelled["cutoff_date"] <= train_limit]
-    if train_all.empty:
-        raise ValueError(
-            f"no labelled cutoff on or before {train_limit.date()} (= as_of_date - 2 * horizon_days, "
-            f"as_of_date {as_of.date()}, horizon {horizon_days} days); the out-of-time evaluation "
-            "trains there and tests on the cutoff at as_of_date - horizon_days. Provide more history "
-            "(snapshot_count * snapshot_cadence_days >= 2 * churn_horizon_days) or lower churn_horizon_days"
-        )
-    test = labelled[labelled["cutoff_date"] == test_cutoff]
-    for split_name, part in (("training", train_all), ("test", test)):
-        pos = int(part["churned"].sum())
-        neg = int(len(part) - pos)
+
+def _check_split_sizes(train: pd.DataFrame, test: pd.DataFrame, min_rows_per_class: int) -> None:
+    for split_name, part in (("training", train), ("test", test)):
+        pos, neg = _class_counts(part)
         if min(pos, neg) < min_rows_per_class:
             raise ValueError(
                 f"too few rows in the {split_name} split ({pos} churned, {neg} retained; need at "
                 f"least {min_rows_per_class} of each): provide more customers / history, lower "
                 "churn_horizon_days, or lower min_rows_per_class"
             )
-    train = _sample(train_all, max_train_rows, random_state)
-    X_train, y_train = train[list(FEATURES)], train["churned"].to_numpy()
-    X_test, y_test = test[list(FEATURES)], test["churned"].to_numpy()
-    minority = int(min(y_train.sum(), len(y_train) - y_train.sum()))
-    method = calibration_method
-    if method == "auto":
-        method = "isotonic" if minority >= 1000 else "sigmoid"
 
-    # ---- candidates (uncalibrated) on the out-of-time test -------------------------------------
-    rows: list[tuple[str, str, float, str]] = []
-    base_rate = float(y_test.mean())
-    brier_base = float(np.mean((y_test - base_rate) ** 2))
-    scores_by_model: dict[str, dict[str, float]] = {}
-    for name in candidates:
-        fitted = _candidate(name, random_state, n_jobs, len(train)).fit(X_train, y_train)
-        scores_by_model[name] = _ranking_metrics(y_test, _predict(fitted, X_test, batch_size))
-    chosen = max(candidates, key=lambda n: (scores_by_model[n]["pr_auc"], -candidates.index(n)))
-    test_detail = f"out-of-time test cutoff {test_cutoff.date()}"
-    for name in candidates:
-        m = scores_by_model[name]
-        rows += [
-            (name, "roc_auc", m["roc_auc"], f"uncalibrated, {test_detail}"),
-            (name, "pr_auc", m["pr_auc"], f"uncalibrated, {test_detail}; selection metric"),
-            (name, "brier", m["brier"], f"uncalibrated, {test_detail}"),
-            (name, "base_rate", base_rate, test_detail),
-            (name, "brier_base_rate", brier_base, "constant forecast = test base rate"),
-            (name, "train_rows", float(len(train)), _sampled_note(train, train_all)),
-            (name, "test_rows", float(len(test)), test_detail),
-            (name, "train_positives", float(y_train.sum()), "churned = 1"),
-            (name, "test_positives", float(y_test.sum()), "churned = 1"),
-            (name, "is_chosen", float(name == chosen), "highest out-of-time pr_auc"),
-        ]
 
-    # ---- calibrated chosen model: honest test metrics, threshold, importance, deciles ---------
-    evaluated, folds = _calibrated(_candidate(chosen, random_state, n_jobs, len(train)), method, train, random_state)
-    p_test = _predict(evaluated, X_test, batch_size)
+def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, random_state,
+                     threshold_rule, target_recall, candidates, max_train_rows, backtest_max_train_rows,
+                     batch_size, min_rows_per_class, n_jobs, previous_features) -> ChurnResult:
+    as_of, horizon_days = to_day(as_of_date), int(horizon_days)
+    _check_arguments(horizon_days, threshold_rule, target_recall, candidates)
+    labelled = labelled_rows(training_snapshots, as_of, horizon_days)
+    current = _current_rows(customer_features, as_of)
+    _check_labels(labelled, as_of, horizon_days)
+    split = out_of_time_split(labelled, as_of, horizon_days)
+    _check_split_sizes(split.train, split.test, min_rows_per_class)
+    fit_args = dict(random_state=random_state, n_jobs=n_jobs, batch_size=batch_size)
+
+    train = sample(split.train, max_train_rows, random_state)
+    chosen, candidate_scores = compare_candidates(train, split.test, candidates, **fit_args)
+    evaluated, folds = fit_calibrated(chosen, train, CALIBRATORS, **fit_args)
+    method, seasonal, options = choose_calibration(evaluated, split.test, labelled, split.test_cutoff, as_of)
+    test_model = evaluated[method].with_offset(
+        _offset_for(evaluated[method], labelled, split.test_cutoff)[0] if seasonal else 0.0)
+    y_test, p_test = split.test["churned"].to_numpy(), test_model.predict(split.test[list(FEATURES)])
     threshold, rule_text = _choose_threshold(y_test, p_test, threshold_rule, target_recall)
-    flagged = p_test >= threshold
-    tp = float((flagged & (y_test == 1)).sum())
-    precision = tp / flagged.sum() if flagged.any() else 0.0
-    recall = tp / y_test.sum()
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    cal = _ranking_metrics(y_test, p_test)
-    tag = f"{chosen}_calibrated"
-    rows += [
-        (tag, "roc_auc", cal["roc_auc"], test_detail),
-        (tag, "pr_auc", cal["pr_auc"], test_detail),
-        (tag, "brier", cal["brier"], test_detail),
-        (tag, "base_rate", base_rate, test_detail),
-        (tag, "brier_base_rate", brier_base, "constant forecast = test base rate"),
-        (tag, "threshold", threshold, rule_text),
-        (tag, "precision_at_threshold", precision, test_detail),
-        (tag, "recall_at_threshold", recall, test_detail),
-        (tag, "f1_at_threshold", f1, test_detail),
-        (tag, "flagged_share", float(flagged.mean()), "share of test rows at or above threshold"),
-        (tag, "calibration_method", np.nan, f"{method}; {folds}"),
-    ]
-    calibration = _calibration_table(y_test, p_test)
+    importance = _permutation_importance(test_model, sample(split.test, _IMPORTANCE_MAX_ROWS, random_state),
+                                         random_state)
+    importance["method"] = (f"permutation: mean drop in PR-AUC of calibrated {chosen} on the out-of-time test "
+                            f"cutoff {split.test_cutoff.date()}, {_IMPORTANCE_REPEATS} repeats, "
+                            f"{min(len(split.test), _IMPORTANCE_MAX_ROWS)} rows")
 
-    imp_rows = _sample(test, _IMPORTANCE_MAX_ROWS, random_state)
-    perm = permutation_importance(
-        evaluated,
-        imp_rows[list(FEATURES)],
-        imp_rows["churned"].to_numpy(),
-        scoring="average_precision",
-        n_repeats=5,
-        random_state=random_state,
-    )
-    importance = pd.DataFrame(
-        {
-            "feature": list(FEATURES),
-            "importance": perm.importances_mean,
-            "importance_std": perm.importances_std,
-            "method": (
-                f"permutation: mean drop in PR-AUC of calibrated {chosen} on {test_detail}, "
-                f"5 repeats, {len(imp_rows)} rows"
-            ),
-        }
-    )
-    importance = importance.sort_values(["importance", "feature"], ascending=[False, True], kind="mergesort")
-    importance["rank"] = np.arange(1, len(importance) + 1, dtype="int64")
-    importance = importance.reset_index(drop=True)
+    final_data = sample(labelled, max_train_rows, random_state)
+    final = fit_calibrated(chosen, final_data, [method], **fit_args)[0][method]
+    offset, reference = _offset_for(final, labelled, as_of) if seasonal else (0.0, None)
+    final = final.with_offset(offset)
+    scores = _score(final, current, final_data, threshold)
+    previous_scores = _previous_scores(final, previous_features, labelled, seasonal, threshold)
+    history = backtest(labelled, chosen, method, seasonal, horizon_days, max_train_rows=backtest_max_train_rows,
+                       min_rows_per_class=min_rows_per_class, **fit_args)
 
-    # ---- refit on every labelled cutoff and score ----------------------------------------------
-    final_data = _sample(labelled, max_train_rows, random_state)
-    final, _ = _calibrated(
-        _candidate(chosen, random_state, n_jobs, len(final_data)), method, final_data, random_state
-    )
-    X_now = current[list(FEATURES)]
-    p_now = _predict(final, X_now, batch_size)
-    reference = {c: float(final_data[c].median()) for c in NUMERIC_FEATURES}
-    reference["country"] = final_data["country"].value_counts().sort_index().idxmax()
-    final_base_rate = float(final_data["churned"].mean())
-    drivers = _top_drivers(final, X_now, p_now, reference, final_base_rate, batch_size)
-    band = np.where(p_now >= threshold, "high", np.where(p_now >= threshold / 2, "medium", "low"))
-    scores = pd.DataFrame(
-        {
-            "customer_id": current["customer_id"].to_numpy(),
-            "churn_probability": p_now,
-            "risk_band": band.astype(object),
-            "is_predicted_churner": p_now >= threshold,
-            "top_drivers": np.asarray(drivers, dtype=object),
-        }
-    )
-
-    previous_scores = None
-    if previous_features is not None:
-        previous = _prepare_features(previous_features, "previous_features")
-        previous = previous.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-        p_previous = _predict(final, previous[list(FEATURES)], batch_size) if len(previous) else np.array([])
-        previous_scores = pd.DataFrame({
-            "customer_id": previous["customer_id"].to_numpy(),
-            "churn_probability": p_previous.astype("float64"),
-            "is_predicted_churner": p_previous >= threshold,
-        })
-
-    def days_before(ts: pd.Timestamp) -> float:
-        return float((as_of - ts).days)
-
-    train_cutoffs = tuple(sorted(train["cutoff_date"].unique()))
-    final_cutoffs = tuple(sorted(final_data["cutoff_date"].unique()))
-    iso = lambda values: ",".join(pd.Timestamp(v).date().isoformat() for v in values)  # noqa: E731
-    rows += [
-        ("split", "horizon_days", float(horizon_days), f"label window [cutoff, cutoff + {horizon_days} days)"),
-        ("split", "test_cutoff", days_before(test_cutoff), test_cutoff.date().isoformat()),
-        ("split", "train_cutoff_min", days_before(pd.Timestamp(train_cutoffs[0])), iso(train_cutoffs[:1])),
-        ("split", "train_cutoff_max", days_before(pd.Timestamp(train_cutoffs[-1])), iso(train_cutoffs[-1:])),
-        ("split", "train_cutoffs", float(len(train_cutoffs)), iso(train_cutoffs)),
-        ("split", "final_train_cutoffs", float(len(final_cutoffs)), iso(final_cutoffs)),
-        ("split", "final_train_rows", float(len(final_data)), _sampled_note(final_data, labelled)),
-        ("split", "final_train_positives", float(final_data["churned"].sum()), "churned = 1"),
-        ("split", "labelled_rows_available", float(len(labelled)), f"as_of_date {as_of.date().isoformat()}"),
-    ]
+    rows = _candidate_rows(candidate_scores, chosen, train, split, y_test)
+    rows += _calibrated_rows(chosen, y_test, p_test, threshold, rule_text, method, folds, test_model.offset,
+                             split.test_cutoff)
+    rows += _option_rows(options)
+    rows += _scored_rows(scores, final, reference, offset, as_of)
+    rows += _split_rows(as_of, horizon_days, split.test_cutoff, train, final_data, labelled)
+    rows += _sample_rows(training_snapshots)
     metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"])
     metrics["value"] = metrics["value"].astype("float64")
     metrics["detail"] = metrics["detail"].astype(object)
-
     return ChurnResult(
-        scores=scores,
-        metrics=metrics,
+        scores=scores, metrics=metrics,
         feature_importance=importance[["feature", "importance", "importance_std", "method", "rank"]],
-        calibration=calibration,
-        model_name=chosen,
-        threshold=threshold,
-        threshold_rule=threshold_rule,
-        test_cutoff=test_cutoff,
-        train_cutoffs=tuple(pd.Timestamp(c) for c in train_cutoffs),
+        calibration=_calibration_table(y_test, p_test), backtest=history, model_name=chosen,
+        calibration_method=method, season_offset=offset, threshold=threshold, threshold_rule=threshold_rule,
+        test_cutoff=split.test_cutoff, model=final,
+        train_cutoffs=tuple(pd.Timestamp(c) for c in sorted(train["cutoff_date"].unique())),
         previous_scores=previous_scores,
     )
+
+
+def _score(model: ChurnModel, current: pd.DataFrame, final_data: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    X_now = current[list(FEATURES)]
+    p_now = model.predict(X_now)
+    reference = {c: float(final_data[c].median()) for c in NUMERIC_FEATURES}
+    reference["country"] = final_data["country"].value_counts().sort_index().idxmax()
+    drivers = top_drivers(model.predict, X_now, p_now, reference, float(final_data["churned"].mean()))
+    band = np.where(p_now >= threshold, "high", np.where(p_now >= threshold / 2, "medium", "low"))
+    return pd.DataFrame({
+        "customer_id": current["customer_id"].to_numpy(),
+        "churn_probability": p_now,
+        "risk_band": band.astype(object),
+        "is_predicted_churner": p_now >= threshold,
+        "top_drivers": np.asarray(drivers, dtype=object),
+    })
+
+
+def _previous_scores(model: ChurnModel, previous_features, labelled, seasonal: bool, threshold: float):
+    if previous_features is None:
+        return None
+    extra = ("cutoff_date",) if "cutoff_date" in previous_features.columns else ()
+    previous = prepare_features(previous_features, "previous_features", extra=extra)
+    previous = previous.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    offset = model.offset
+    if seasonal and extra and len(previous):
+        cutoff = to_days(previous["cutoff_date"]).iloc[0]
+        offset = _offset_for(model.with_offset(0.0), labelled, cutoff)[0]
+    p = model.with_offset(offset).predict(previous[list(FEATURES)]) if len(previous) else np.array([])
+    return pd.DataFrame({"customer_id": previous["customer_id"].to_numpy(),
+                         "churn_probability": p.astype("float64"), "is_predicted_churner": p >= threshold})
+
+
+# --------------------------------------------------------------------------------------------
+# Metric rows
+# --------------------------------------------------------------------------------------------
+
+
+def _candidate_rows(scores: dict, chosen: str, train: pd.DataFrame, split, y_test: np.ndarray) -> list[tuple]:
+    base_rate = float(y_test.mean())
+    brier_base = float(np.mean((y_test - base_rate) ** 2))
+    detail = f"out-of-time test cutoff {split.test_cutoff.date()}"
+    rows = []
+    for name, m in scores.items():
+        rows += [
+            (name, "roc_auc", m["roc_auc"], f"uncalibrated, {detail}"),
+            (name, "pr_auc", m["pr_auc"], f"uncalibrated, {detail}; selection metric"),
+            (name, "brier", m["brier"], f"uncalibrated, {detail}"),
+            (name, "base_rate", base_rate, detail),
+            (name, "brier_base_rate", brier_base, "constant forecast = test base rate"),
+            (name, "train_rows", float(len(train)), sampled_note(train, split.train)),
+            (name, "test_rows", float(len(split.test)), detail),
+            (name, "train_positives", float(train["churned"].sum()), "churned = 1"),
+            (name, "test_positives", float(y_test.sum()), "churned = 1"),
+            (name, "is_chosen", float(name == chosen), "highest out-of-time pr_auc"),
+        ]
+    return rows
+
+
+def _calibrated_rows(chosen, y, p, threshold, rule_text, method, folds, offset, test_cutoff) -> list[tuple]:
+    detail = f"out-of-time test cutoff {test_cutoff.date()}"
+    base_rate = float(y.mean())
+    tag = f"{chosen}_calibrated"
+    rows = [(tag, k, v, detail) for k, v in _ranking_metrics(y, p).items()]
+    rows += [
+        (tag, "ece", expected_calibration_error(y, p), f"10 equal-count bins, {detail}"),
+        (tag, "mean_predicted", float(p.mean()), detail),
+        (tag, "base_rate", base_rate, f"observed churn, {detail}"),
+        (tag, "brier_base_rate", float(np.mean((y - base_rate) ** 2)), "constant forecast = test base rate"),
+        (tag, "distinct_probabilities", float(len(np.unique(p))), detail),
+        (tag, "threshold", threshold, rule_text),
+    ]
+    rows += [(tag, k, v, detail) for k, v in _threshold_metrics(y, p, threshold).items()]
+    rows += [
+        (tag, "season_offset", offset, "logit shift from the same window last year (0: not applied)"),
+        (tag, "calibration_method", np.nan, f"{method}; {folds}"),
+    ]
+    return rows
+
+
+def _option_rows(options: pd.DataFrame) -> list[tuple]:
+    rows = []
+    for option in options.itertuples(index=False):
+        tag = f"calibration:{option.method}" + ("+season" if option.season_offset else "")
+        note = "out-of-time test cutoff" + (f", season offset {option.offset:+.3f}" if option.season_offset else "")
+        rows += [
+            (tag, "brier", option.brier, note),
+            (tag, "ece", option.ece, note),
+            (tag, "mean_predicted", option.mean_predicted, note),
+            (tag, "distinct_probabilities", float(option.distinct), note),
+            (tag, "is_eligible", float(option.eligible), "smooth: strictly increasing, never 0 or 1"),
+            (tag, "is_chosen", float(option.is_chosen),
+             "calibrator: lowest Brier among the eligible; season offset: when it lowers the ECE"),
+        ]
+    return rows
+
+
+def _scored_rows(scores, model: ChurnModel, reference, offset: float, as_of: pd.Timestamp) -> list[tuple]:
+    rows = [("scored", "expected_churn_rate", float(scores["churn_probability"].mean()),
+             f"mean churn probability as of {as_of.date()}"),
+            ("scored", "season_offset", offset, "logit shift applied to every score (0: none)")]
+    if reference is None:
+        rows += [("scored", "last_year_observed_rate", np.nan, "no labelled cutoff a year before as_of_date"),
+                 ("scored", "last_year_predicted_rate", np.nan, "no labelled cutoff a year before as_of_date")]
+    else:
+        when = pd.Timestamp(reference["cutoff_date"].iloc[0]).date().isoformat()
+        predicted = model.with_offset(0.0).predict(reference[list(FEATURES)])
+        rows += [("scored", "last_year_observed_rate", float(reference["churned"].mean()), when),
+                 ("scored", "last_year_predicted_rate", float(predicted.mean()), when)]
+    return rows
+
+
+def _sample_rows(training_snapshots: pd.DataFrame) -> list[tuple]:
+    """The share of customers whose snapshots were read (column customer_share of
+    features.training_sample), when the input says."""
+    if "customer_share" not in training_snapshots.columns or training_snapshots.empty:
+        return []
+    share = float(training_snapshots["customer_share"].iloc[0])
+    return [("split", "snapshot_customer_share", share,
+             "all customers' snapshots" if share >= 1 else
+             "snapshots of a fixed hash sample of customers (var ml_max_snapshot_rows); every customer is scored")]
+
+
+def _split_rows(as_of, horizon_days, test_cutoff, train, final_data, labelled) -> list[tuple]:
+    def days_before(ts) -> float:
+        return float((as_of - pd.Timestamp(ts)).days)
+
+    def iso(values) -> str:
+        return ",".join(pd.Timestamp(v).date().isoformat() for v in values)
+
+    train_cutoffs = sorted(train["cutoff_date"].unique())
+    final_cutoffs = sorted(final_data["cutoff_date"].unique())
+    return [
+        ("split", "horizon_days", float(horizon_days), f"label window [cutoff, cutoff + {horizon_days} days)"),
+        ("split", "test_cutoff", days_before(test_cutoff), test_cutoff.date().isoformat()),
+        ("split", "train_cutoff_min", days_before(train_cutoffs[0]), iso(train_cutoffs[:1])),
+        ("split", "train_cutoff_max", days_before(train_cutoffs[-1]), iso(train_cutoffs[-1:])),
+        ("split", "train_cutoffs", float(len(train_cutoffs)), iso(train_cutoffs)),
+        ("split", "final_train_cutoffs", float(len(final_cutoffs)), iso(final_cutoffs)),
+        ("split", "final_train_rows", float(len(final_data)), sampled_note(final_data, labelled)),
+        ("split", "final_train_positives", float(final_data["churned"].sum()), "churned = 1"),
+        ("split", "labelled_rows_available", float(len(labelled)), f"as_of_date {as_of.date().isoformat()}"),
+    ]

@@ -65,6 +65,8 @@ __all__ = [
     "bgnbd_expected_purchases",
     "bgnbd_expected_purchases_new_customer",
     "bgnbd_p_alive",
+    "bgnbd_expected_purchases_if_alive",
+    "dropout_test",
     "gamma_gamma_log_likelihood",
     "fit_gamma_gamma",
     "gamma_gamma_expected_order_value",
@@ -508,6 +510,53 @@ def bgnbd_expected_purchases_new_customer(fit: BGNBDFit, t_days):
     return _out(_cond_expected(fit, t, zeros, zeros, zeros), t_days)
 
 
+def bgnbd_expected_purchases_if_alive(fit: BGNBDFit, t_days, frequency, T):
+    """Expected purchases in the next ``t_days`` days for a customer who stays alive throughout.
+
+    Given alive, purchases are Poisson with the posterior rate lambda | x, T ~ Gamma(r + x,
+    alpha + T) (FHL 2005), so E = t (r + x) / (alpha + T). Inputs in days; output a count.
+    """
+    t, x, TT = np.broadcast_arrays(_arr(t_days), _arr(frequency), _arr(T))
+    return _out(t * (fit.r + x) / (fit.alpha + TT), t_days, frequency, T)
+
+
+#: Critical value of the likelihood-ratio test of dropout: 5% for a parameter on the boundary
+#: under the null (a 50:50 mixture of chi-square 0 and 1 degrees of freedom).
+DROPOUT_LR_CRITICAL = 2.706
+
+
+def dropout_test(fit: BGNBDFit, summary: pd.DataFrame) -> tuple[bool, float, str]:
+    """Do the data show measurable dropout? (identified, LR statistic, explanation)
+
+    Compares the BG/NBD fit with the NBD, its limit without dropout (a -> 0: customers never
+    leave), fitted on the same summary. When 2 (LL_BG/NBD - LL_NBD) stays below
+    :data:`DROPOUT_LR_CRITICAL` the dropout parameters are not identified: P(alive) then carries
+    no information and should not be used. A fit that did not converge is not identified either.
+    """
+    s = _in_fixed_order(_validate_summary(summary, need_monetary=False))
+    if not fit.converged:
+        return False, float("nan"), f"the BG/NBD fit did not converge: {fit.message}"
+    x, T = s["frequency"].to_numpy(), s["T"].to_numpy()
+    ux, ix = np.unique(x, return_inverse=True)
+    uT, iT = np.unique(T, return_inverse=True)
+
+    def nbd_nll(theta: np.ndarray) -> float:
+        r, alpha = np.exp(theta)
+        ll = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha))[ix] - (r + x) * np.log(alpha + uT)[iT]
+        return -float(np.mean(ll))
+
+    theta, _, _, _ = _maximise(nbd_nll, np.log([fit.r, fit.alpha]), ["r", "alpha"], "")
+    statistic = max(0.0, 2.0 * (fit.log_likelihood + nbd_nll(theta) * len(s)))
+    dropout = fit.a / (fit.a + fit.b)
+    if statistic < DROPOUT_LR_CRITICAL:
+        return False, statistic, (
+            f"no measurable dropout: the BG/NBD fit (a = {fit.a:.3g}, b = {fit.b:.3g}, mean dropout "
+            f"chance per repeat purchase {dropout:.2%}) is no more likely than a model in which customers "
+            f"never leave (likelihood-ratio statistic {statistic:.2f} < {DROPOUT_LR_CRITICAL}); P(alive) "
+            "carries no information")
+    return True, statistic, f"dropout identified (likelihood-ratio statistic {statistic:.1f})"
+
+
 # --------------------------------------------------------------------------
 # Gamma-Gamma
 # --------------------------------------------------------------------------
@@ -663,7 +712,9 @@ def score_customers(
         observed mean repeat order value; 0 for one-time buyers, no drop-out.
     params_df, long format with columns model, name, value (float):
         model 'bgnbd': r, alpha (days), a, b, log_likelihood, converged (1/0),
-        iterations, n_customers, n_excluded (0);
+        iterations, n_customers, n_excluded (0), dropout_identified (1/0, see
+        :func:`dropout_test`; when 0, p_alive is NaN for every customer),
+        dropout_lr_statistic, mean_dropout_probability (a / (a + b));
         model 'gamma_gamma': p, q, v (currency), log_likelihood, converged,
         iterations, n_customers, n_excluded.
 
@@ -692,8 +743,11 @@ def score_customers(
     T = s["T"].to_numpy()
     m = s["monetary_value"].to_numpy()
 
+    identified, statistic, _ = dropout_test(bg, s)
     scores = pd.DataFrame({"customer_id": s["customer_id"].to_numpy()})
-    scores["p_alive"] = np.asarray(bgnbd_p_alive(bg, x, tx, T), dtype="float64").reshape(-1)
+    # without measurable dropout P(alive) is ~1 for everyone and means nothing: NULL, not 0.99
+    p_alive = np.asarray(bgnbd_p_alive(bg, x, tx, T), dtype="float64").reshape(-1)
+    scores["p_alive"] = p_alive if identified else np.full(len(s), np.nan)
     for w in windows:
         scores[f"expected_purchases_{int(w)}d"] = _cond_expected(bg, float(w), x, tx, T)
     eov = np.asarray(gamma_gamma_expected_order_value(gg, x, m), dtype="float64").reshape(-1)
@@ -721,6 +775,9 @@ def score_customers(
         ("bgnbd", "iterations", float(bg.iterations)),
         ("bgnbd", "n_customers", float(bg.n_customers)),
         ("bgnbd", "n_excluded", 0.0),
+        ("bgnbd", "dropout_identified", float(identified)),
+        ("bgnbd", "dropout_lr_statistic", statistic),
+        ("bgnbd", "mean_dropout_probability", bg.a / (bg.a + bg.b)),
         ("gamma_gamma", "p", gg.p),
         ("gamma_gamma", "q", gg.q),
         ("gamma_gamma", "v", gg.v),

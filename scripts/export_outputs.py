@@ -3,12 +3,16 @@
 
     python scripts/export_outputs.py --warehouse warehouse/retention.duckdb --output warehouse/exports
 
-Writes every table of schema `marts` as Parquet, and three CRM lists as CSV, ordered by
-the expected value of acting (best first), with the columns a CRM import needs:
+Writes every table of schema `marts` as Parquet, and CRM lists as CSV with the columns a CRM
+import needs, best first:
 
-    retention_targets.csv   high value, high churn risk: immediate retention offer
-    brand_ambassadors.csv   high value, low risk: early access, referral rewards
-    sunk_costs.csv          low value, high risk: automated low-cost re-engagement only
+    retention_plan.csv      the customers the retention plan targets (positive expected
+                            incremental profit, within the budgets), by plan rank
+    retention_targets.csv   quadrant: high value, high churn risk (immediate retention offer)
+    brand_ambassadors.csv   quadrant: high value, low risk (early access, referral rewards)
+    sunk_costs.csv          quadrant: low value, high risk (automated low-cost re-engagement only)
+
+The quadrant lists are ordered by expected incremental profit.
 
 and every result table of the Python steps (schema `ml`, except the packed `*_fit` tables)
 as `ml/<table>.parquet`, with `ml/build.json` saying which input and vars produced them: the
@@ -37,7 +41,12 @@ CRM_LISTS = {
 }
 CRM_COLUMNS = (
     "customer_id", "country", "decision_quadrant", "strategy", "action", "rfm_segment",
-    "cluster_name", "risk_band", "churn_probability", "clv", "expected_value_of_acting",
+    "cluster_name", "risk_band", "churn_probability", "value_if_retained", "expected_incremental_profit",
+    "last_order_date", "top_drivers",
+)
+PLAN_COLUMNS = (
+    "plan_rank", "customer_id", "country", "decision_quadrant", "action", "risk_band", "churn_probability",
+    "value_if_retained", "expected_order_value", "expected_cost", "expected_incremental_profit", "reason",
     "last_order_date", "top_drivers",
 )
 
@@ -73,13 +82,22 @@ def export_outputs(db_path: Path, output_dir: Path, build_info: dict | None = No
         if build_info is not None and (staging / "ml").is_dir():
             (staging / "ml" / "build.json").write_text(json.dumps(build_info, indent=2, sort_keys=True))
         marts = [name[:-len(".parquet")] for name in written if "/" not in name]
+        if "retention_plan" in marts:
+            columns = ", ".join(f"decisions.{c}" if c in ("country", "action", "last_order_date", "top_drivers")
+                                else f"plan.{c}" for c in PLAN_COLUMNS)
+            query = (f"select {columns} from marts.retention_plan as plan join marts.customer_decisions as decisions "
+                     "using (customer_id) where plan.is_targeted order by plan.plan_rank")
+            target = staging / "retention_plan.csv"
+            con.execute(f"copy ({query}) to {sql_string(target)} (format csv, header true)")
+            written[target.name] = con.execute(
+                "select count(*) from marts.retention_plan where is_targeted").fetchone()[0]
         if "customer_decisions" in marts:
             columns = ", ".join(CRM_COLUMNS)
             for name, quadrant_key in CRM_LISTS.items():
                 target = staging / f"{name}.csv"
                 query = (f"select {columns} from marts.customer_decisions "
                          f"where quadrant_key = '{quadrant_key}' "
-                         "order by expected_value_of_acting desc, customer_id")
+                         "order by expected_incremental_profit desc, customer_id")
                 con.execute(f"copy ({query}) to {sql_string(target)} (format csv, header true)")
                 written[target.name] = con.execute(
                     "select count(*) from marts.customer_decisions where quadrant_key = ?",

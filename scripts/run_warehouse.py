@@ -59,11 +59,8 @@ DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
              "iso-8859-1": "latin-1", "utf-16": "utf-16", "utf16": "utf-16"}
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-# dbt vars checked here, before any SQL runs (the dbt macros check them again).
-POSITIVE_INT_VARS = ("churn_horizon_days", "snapshot_cadence_days", "snapshot_count",
-                     "clv_horizon_days", "clv_holdout_days")
-NUMBER_VARS = {"churn_recall_target": (0.05, 0.99), "segment_count": (0, 20),
-               "clv_margin": (0, 1), "clv_annual_discount_rate": (0, 1)}
+# Vars renamed since earlier releases: refused with the new name rather than silently ignored.
+RENAMED_VARS = {"clv_margin": "gross_margin", "high_value_clv_percentile": "high_value_percentile"}
 
 
 class UsageError(Exception):
@@ -360,21 +357,14 @@ def validate_vars(dbt_vars: dict) -> None:
             raise UsageError(f"as_of_date '{text}' is not a date. Fix: use YYYY-MM-DD, e.g. "
                              "--as-of-date 2011-12-01.") from None
         dbt_vars["as_of_date"] = text
-    for name in POSITIVE_INT_VARS:
+    for old, new in RENAMED_VARS.items():
+        if old in dbt_vars:
+            raise UsageError(f"var {old} is now {new} (it applies to every value, CLV and profit figure). "
+                             f"Fix: --vars '{{{new}: {dbt_vars[old]}}}'.")
+    rules = project_vars()["var_rules"]
+    for name, rule in rules.items():
         if name in dbt_vars:
-            value = dbt_vars[name]
-            if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", str(value).strip()) or int(str(value)) < 1:
-                raise UsageError(f"{name} = {value!r} must be a whole number of at least 1. "
-                                 f"Fix: e.g. --vars '{{{name}: 90}}'.")
-            dbt_vars[name] = int(str(value).strip())
-    for name, (low, high) in NUMBER_VARS.items():
-        if name in dbt_vars:
-            value = dbt_vars[name]
-            ok = (not isinstance(value, bool)
-                  and re.fullmatch(r"-?[0-9]+([.][0-9]+)?", str(value).strip()) is not None
-                  and low <= float(str(value)) <= high)
-            if not ok:
-                raise UsageError(f"{name} = {value!r} must be a number from {low} to {high}.")
+            dbt_vars[name] = checked_var(name, dbt_vars[name], rule)
     formats = dbt_vars.get("invoice_date_formats")
     if formats is not None and (not isinstance(formats, list)
                                 or not all(isinstance(f, str) and "%" in f for f in formats)):
@@ -390,6 +380,75 @@ def validate_vars(dbt_vars: dict) -> None:
     if aliases is not None and (not isinstance(aliases, dict) or not all(
             isinstance(v, list) and all(isinstance(a, str) for a in v) for v in aliases.values())):
         raise UsageError("column_aliases must map canonical names to lists of column names.")
+
+
+def _rule_text(rule: dict) -> str:
+    kind = "a whole number" if rule["type"] == "integer" else "a number"
+    low, high = rule.get("min"), rule.get("max")
+    bounds = ""
+    if low is not None:
+        bounds += f" above {low}" if rule.get("exclusive_min") else f" from {low}"
+    if high is not None:
+        bounds += f" to {high}"
+    return kind + bounds
+
+
+def _checked_number(name: str, value, rule: dict):
+    text = str(value).strip()
+    pattern = r"[0-9]+" if rule["type"] == "integer" else r"-?[0-9]+([.][0-9]+)?"
+    ok = not isinstance(value, bool) and re.fullmatch(pattern, text) is not None
+    if ok:
+        number = float(text)
+        low, high = rule.get("min"), rule.get("max")
+        ok = (low is None or (number > low if rule.get("exclusive_min") else number >= low)) and (
+            high is None or number <= high)
+    if not ok:
+        default = project_vars().get(name)
+        example = default if default not in (None, "") and not isinstance(default, list) else rule.get("min") or 1
+        raise UsageError(f"{name} = {value!r} must be {_rule_text(rule)}. Fix: e.g. --vars '{{{name}: {example}}}'.")
+    return int(text) if rule["type"] == "integer" else float(text)
+
+
+def checked_var(name: str, value, rule: dict):
+    """A var value after its rule of var_rules in dbt_project.yml (the macro checked_var applies
+    the same rule when the SQL compiles)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if rule.get("optional"):
+            return ""
+        raise UsageError(f"var {name} is empty. Fix: give {_rule_text(rule)}, e.g. --vars '{{{name}: ...}}'.")
+    if rule["type"] == "number_list":
+        if not isinstance(value, list) or not value:
+            raise UsageError(f"{name} = {value!r} must be a list of numbers, e.g. --vars '{{{name}: [0.1, 0.2]}}'.")
+        item_rule = {"type": "number", "min": rule.get("min"), "max": rule.get("max")}
+        return [_checked_number(name, item, item_rule) for item in value]
+    return _checked_number(name, value, rule)
+
+
+def project_vars() -> dict:
+    """The vars of dbt_project.yml (defaults, aliases and var_rules)."""
+    return yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+
+
+def check_scenarios(dbt_vars: dict) -> None:
+    """seeds/campaign_scenarios.csv: shares in [0, 1], costs >= 0, and var plan_scenario in it."""
+    path = REPO / "seeds" / "campaign_scenarios.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for line, row in enumerate(rows, start=2):
+        for column, low, high in (("discount", 0, 1), ("save_rate", 0, 1), ("cost_per_contact", 0, None)):
+            try:
+                number = float(row.get(column) or "nan")
+            except ValueError:
+                number = float("nan")
+            if not (number >= low and (high is None or number <= high)):
+                raise UsageError(f"{path}, line {line} (scenario {row.get('scenario')!r}): {column} = "
+                                 f"{row.get(column)!r} must be a number from {low}{f' to {high}' if high else ' up'}. "
+                                 "Fix: correct that line (shares are fractions, e.g. 0.15 for 15%).")
+    names = [row["scenario"] for row in rows]
+    scenario = str(dbt_vars.get("plan_scenario", project_vars()["plan_scenario"]))
+    if scenario not in names:
+        raise UsageError(f"var plan_scenario = {scenario!r} is not a scenario of {path} ({', '.join(names)}). "
+                         f"Fix: --vars '{{plan_scenario: {names[0] if names else 'base'}}}', or add the row.")
 
 
 def csv_options(encoding: str | None, delimiter: str | None) -> tuple[str | None, str | None]:
@@ -612,7 +671,7 @@ def publish_outputs(db: Path, warehouse_dir: Path, args, timings: dict,
     written = export_outputs(db, exports_dir, build_info=info)
     timings["exports"] = time.monotonic() - started
     outputs["exports"] = exports_dir
-    for name in ("retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
+    for name in ("retention_plan.csv", "retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
         if name in written:
             outputs[f"CRM list ({written[name]:,} customers)"] = exports_dir / name
     if not args.no_report:
@@ -706,9 +765,9 @@ def _dbt_vars(args, files: list[Path]) -> tuple[dict, dict[Path, int]]:
     if delimiter:
         dbt_vars["csv_delimiter"] = delimiter
     validate_vars(dbt_vars)
+    check_scenarios(dbt_vars)
 
-    project_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
-    aliases = dbt_vars.get("column_aliases") or project_vars["column_aliases"]
+    aliases = dbt_vars.get("column_aliases") or project_vars()["column_aliases"]
     raw_rows = preflight(files, column_map, aliases, encoding, delimiter)
     return dbt_vars, raw_rows
 

@@ -1,17 +1,53 @@
-{#- Campaign arithmetic over the per-quadrant sums of campaign_inputs (alias `i`) for a
-    discount, cost per contact and save rate (SQL expressions). One definition for
-    campaign_roi and campaign_sensitivity. -#}
-{% macro campaign_economics(discount, cost_per_contact, save_rate) %}
-        i.contacts * {{ cost_per_contact }} as contact_cost,
-        {{ discount }} * ({{ save_rate }} * i.sum_churn_x_eov + i.sum_eov - i.sum_churn_x_eov)
-            as discount_cost,
-        i.contacts * {{ cost_per_contact }}
-            + {{ discount }} * ({{ save_rate }} * i.sum_churn_x_eov + i.sum_eov - i.sum_churn_x_eov)
+{#- The campaign arithmetic, in one place (doc block expected_incremental_profit). Every term is
+    linear in per-customer quantities, so the same macros price one customer (pass the
+    customer's values and contacts = 1) or a whole list (pass their sums):
+
+      value saved    = save_rate * sum(churn_probability * value_if_retained)
+      contact cost   = cost_per_contact * contacts
+      discount cost  = discount * (sum(expected_order_value)
+                                   - (1 - save_rate) * sum(churn_probability * expected_order_value))
+      profit         = value saved - contact cost - discount cost
+
+    The discount is redeemed on one order by everyone contacted who orders in the window: those
+    who would have stayed anyway, (1 - p), and the saved, p * save_rate; so per customer it is
+    discount * expected_order_value * (1 - p + p * save_rate). The report's simulator mirrors
+    these lines (scripts/report_assets/report.js), tested equal. -#}
+
+{% macro campaign_value_saved(p_x_value, save_rate) -%}
+    ({{ save_rate }}) * ({{ p_x_value }})
+{%- endmacro %}
+
+{% macro campaign_contact_cost(contacts, cost_per_contact) -%}
+    ({{ cost_per_contact }}) * ({{ contacts }})
+{%- endmacro %}
+
+{% macro campaign_discount_cost(eov, p_x_eov, discount, save_rate) -%}
+    ({{ discount }}) * (({{ eov }}) - (1 - ({{ save_rate }})) * ({{ p_x_eov }}))
+{%- endmacro %}
+
+{% macro campaign_cost(contacts, eov, p_x_eov, discount, cost_per_contact, save_rate) -%}
+    ({{ campaign_contact_cost(contacts, cost_per_contact) }}
+        + {{ campaign_discount_cost(eov, p_x_eov, discount, save_rate) }})
+{%- endmacro %}
+
+{% macro expected_incremental_profit(p_x_value, contacts, eov, p_x_eov, discount, cost_per_contact, save_rate) -%}
+    ({{ campaign_value_saved(p_x_value, save_rate) }}
+        - {{ campaign_cost(contacts, eov, p_x_eov, discount, cost_per_contact, save_rate) }})
+{%- endmacro %}
+
+{% macro campaign_economics(discount, cost_per_contact, save_rate, margin) -%}
+    {#- The columns of a campaign over the sums of a list (alias `i`, columns of
+        campaign_inputs): costs, customers and value saved, net profit, and the break-even
+        gross margin (the margin at which the net profit is 0; value scales with margin). -#}
+        {{ campaign_contact_cost('i.contacts', cost_per_contact) }} as contact_cost,
+        {{ campaign_discount_cost('i.sum_eov', 'i.sum_churn_x_eov', discount, save_rate) }} as discount_cost,
+        {{ campaign_cost('i.contacts', 'i.sum_eov', 'i.sum_churn_x_eov', discount, cost_per_contact, save_rate) }}
             as total_cost,
-        {{ save_rate }} * i.sum_churn_probability as expected_customers_saved,
-        {{ save_rate }} * i.sum_churn_x_clv as revenue_saved,
-        {{ save_rate }} * i.sum_churn_x_clv
-            - i.contacts * {{ cost_per_contact }}
-            - {{ discount }} * ({{ save_rate }} * i.sum_churn_x_eov + i.sum_eov - i.sum_churn_x_eov)
-            as net_profit
-{% endmacro %}
+        ({{ save_rate }}) * i.sum_churn_probability as expected_customers_saved,
+        ({{ save_rate }}) * i.sum_churn_x_revenue as revenue_saved,
+        {{ campaign_value_saved('i.sum_churn_x_value', save_rate) }} as value_saved,
+        {{ expected_incremental_profit('i.sum_churn_x_value', 'i.contacts', 'i.sum_eov', 'i.sum_churn_x_eov',
+                                       discount, cost_per_contact, save_rate) }} as net_profit,
+        {{ campaign_cost('i.contacts', 'i.sum_eov', 'i.sum_churn_x_eov', discount, cost_per_contact, save_rate) }}
+            / nullif(({{ save_rate }}) * i.sum_churn_x_revenue, 0) as break_even_margin
+{%- endmacro %}

@@ -353,3 +353,32 @@
 {% macro spark__is_timestamp_type(column) -%}
     typeof({{ column }}) in ('date', 'timestamp', 'timestamp_ntz')
 {%- endmacro %}
+
+
+{% macro hash_bucket(expression, buckets) -%}
+    {#- A stable bucket 0 .. buckets - 1 of a text, the same on every engine (the first 32 bits
+        of its MD5): fixed samples of customers that do not change between builds or targets. -#}
+    {{- return(adapter.dispatch('hash_bucket', 'retention')(expression, buckets)) -}}
+{%- endmacro %}
+
+{% macro default__hash_bucket(expression, buckets) -%}
+    (cast(('0x' || left(md5(cast({{ expression }} as varchar)), 8)) as bigint) % {{ buckets }})
+{%- endmacro %}
+
+{% macro spark__hash_bucket(expression, buckets) -%}
+    (cast(conv(substr(md5(cast({{ expression }} as string)), 1, 8), 16, 10) as bigint) % {{ buckets }})
+{%- endmacro %}
+
+
+{% macro number_text(expression, decimals=0) -%}
+    {#- A number as text with thousands separators and a fixed number of decimals ('1,234'). -#}
+    {{- return(adapter.dispatch('number_text', 'retention')(expression, decimals)) -}}
+{%- endmacro %}
+
+{% macro default__number_text(expression, decimals) -%}
+    format('{:,.{{ decimals }}f}', cast({{ expression }} as double))
+{%- endmacro %}
+
+{% macro spark__number_text(expression, decimals) -%}
+    format_number(cast({{ expression }} as double), {{ decimals }})
+{%- endmacro %}

@@ -1,6 +1,6 @@
 {#- Features at past cutoffs with the churn label from the horizon after each: the
-    training and evaluation rows of the churn model. Features only see activity before
-    the cutoff; the label only sees orders in [cutoff, cutoff + horizon). -#}
+    training and evaluation rows of the churn and value models. Features only see activity
+    before the cutoff; the labels only see activity in [cutoff, cutoff + horizon). -#}
 with
 
 features_by_cutoff as (
@@ -11,8 +11,8 @@ cutoffs as (
     select * from {{ ref('int_cutoffs') }}
 ),
 
-orders as (
-    select * from {{ ref('int_orders') }}
+customer_days as (
+    select * from {{ ref('int_customer_days') }}
 ),
 
 past_snapshots as (
@@ -30,12 +30,13 @@ label_window_orders as (
     select
         past_snapshots.customer_id,
         past_snapshots.cutoff_date,
-        count(*) as orders_in_label_window
+        cast(sum(customer_days.orders) as bigint) as orders_in_label_window,
+        sum(customer_days.net_amount) as revenue_in_label_window
     from past_snapshots
-    inner join orders
-        on orders.customer_id = past_snapshots.customer_id
-        and orders.order_date >= past_snapshots.cutoff_date
-        and orders.order_date < past_snapshots.label_window_end_date
+    inner join customer_days
+        on customer_days.customer_id = past_snapshots.customer_id
+        and customer_days.activity_date >= past_snapshots.cutoff_date
+        and customer_days.activity_date < past_snapshots.label_window_end_date
     group by 1, 2
 ),
 
@@ -43,6 +44,7 @@ final as (
     select
         past_snapshots.*,
         coalesce(label_window_orders.orders_in_label_window, 0) as orders_in_label_window,
+        coalesce(label_window_orders.revenue_in_label_window, 0) as revenue_in_label_window,
         case when coalesce(label_window_orders.orders_in_label_window, 0) = 0
             then 1 else 0 end as churned
     from past_snapshots

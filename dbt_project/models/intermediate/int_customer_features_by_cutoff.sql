@@ -1,6 +1,8 @@
 {#- Behaviour of every customer with at least one order before each cutoff, computed
     only from activity strictly before that cutoff (point in time: removing later
-    transactions cannot change a row). -#}
+    transactions cannot change a row). The "same window last year" columns look at
+    [cutoff - 365 days, cutoff - 365 days + churn_horizon_days), cut at the cutoff. -#}
+{%- set last_year_window_end = 365 - [checked_var('churn_horizon_days'), 365] | min %}
 with
 
 customer_days as (
@@ -32,6 +34,12 @@ activity as (
         sum(customer_days.order_value) as total_order_value,
         sum(customer_days.returned_amount) as returned_amount,
         cast(sum(customer_days.q4_orders) as bigint) as q4_orders,
+        cast(sum(case when customer_days.activity_date >= cutoffs.cutoff_date - 365
+            and customer_days.activity_date < cutoffs.cutoff_date - {{ last_year_window_end }}
+            then customer_days.orders else 0 end) as bigint) as orders_last_year_window,
+        sum(case when customer_days.activity_date >= cutoffs.cutoff_date - 365
+            and customer_days.activity_date < cutoffs.cutoff_date - {{ last_year_window_end }}
+            then customer_days.net_amount else 0 end) as revenue_last_year_window,
         {%- for days in [30, 90, 180] %}
         cast(sum(case when customer_days.activity_date >= cutoffs.cutoff_date - {{ days }}
             then customer_days.orders else 0 end) as bigint) as orders_{{ days }}d,
@@ -44,6 +52,41 @@ activity as (
         on customer_days.activity_date < cutoffs.cutoff_date
     group by 1, 2, 3
     having sum(customer_days.orders) > 0
+),
+
+{#- The churn rate of the whole population in the same window one year before each
+    cutoff: the share of the customers who had ordered before it that did not order in
+    it. NULL when no customer had ordered a year before the cutoff. -#}
+last_year_rates as (
+    select
+        cutoff_date,
+        avg(case when first_order_date < cutoff_date - 365
+            then case when orders_last_year_window = 0 then 1.0 else 0.0 end end)
+            as churn_rate_same_window_last_year
+    from activity
+    group by 1
+),
+
+{#- The value of each customer's first order day (the same at every later cutoff): the
+    mean value of the repeat order days is the rest of the order value over the rest of
+    the days. -#}
+first_order_days as (
+    select
+        customer_id,
+        min(activity_date) as first_order_date
+    from customer_days
+    where orders > 0
+    group by 1
+),
+
+first_order_day_values as (
+    select
+        customer_days.customer_id,
+        customer_days.order_value as first_order_day_value
+    from customer_days
+    inner join first_order_days
+        on customer_days.customer_id = first_order_days.customer_id
+        and customer_days.activity_date = first_order_days.first_order_date
 ),
 
 {#- Products are counted per customer and first-order day before they meet the cutoffs:
@@ -97,6 +140,16 @@ features as (
             / {{ retention.as_double('activity.total_order_value') }} as return_rate,
         coalesce(products.distinct_products, 0) as distinct_products,
         activity.q4_orders / activity.frequency as q4_order_share,
+        case when activity.distinct_order_days >= 2
+            then {{ retention.as_double('activity.total_order_value - first_order_day_values.first_order_day_value') }}
+                / (activity.distinct_order_days - 1)
+        end as mean_repeat_order_value,
+        {#- NULL, not 0, for a customer whose history is shorter than a year -#}
+        case when activity.first_order_date < activity.cutoff_date - 365
+            then activity.orders_last_year_window end as orders_same_window_last_year,
+        case when activity.first_order_date < activity.cutoff_date - 365
+            then activity.revenue_last_year_window end as revenue_same_window_last_year,
+        last_year_rates.churn_rate_same_window_last_year,
         activity.first_order_date,
         activity.last_order_date,
         activity.cutoff_date
@@ -104,6 +157,10 @@ features as (
     left join products
         on activity.customer_id = products.customer_id
         and activity.cutoff_date = products.cutoff_date
+    inner join first_order_day_values
+        on activity.customer_id = first_order_day_values.customer_id
+    inner join last_year_rates
+        on activity.cutoff_date = last_year_rates.cutoff_date
 ),
 
 final as (
@@ -129,6 +186,10 @@ final as (
         return_rate,
         distinct_products,
         q4_order_share,
+        mean_repeat_order_value,
+        orders_same_window_last_year,
+        revenue_same_window_last_year,
+        churn_rate_same_window_last_year,
         ntile(5) over (
             partition by cutoff_date order by recency_days desc, customer_id
         ) as r_score,

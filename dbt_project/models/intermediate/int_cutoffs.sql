@@ -14,7 +14,7 @@ first_order as (
 
 snapshot_numbers as (
     select cast(generated_number - 1 as integer) as snapshot_index
-    from ({{ dbt.generate_series(positive_int_var("snapshot_count") + 1) }}) as series
+    from ({{ dbt.generate_series(checked_var("snapshot_count") + 1) }}) as series
 ),
 
 cutoffs as (

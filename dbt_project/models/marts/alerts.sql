@@ -1,6 +1,6 @@
 {#- For account managers: customers in the high-value at-risk quadrant now who were not
     flagged at risk at the previous cutoff (scored by the same model), or were not yet
-    customers then. Best first by expected value of acting. -#}
+    customers then. Best first by expected incremental profit. -#}
 with
 
 decisions as (
@@ -22,10 +22,10 @@ final as (
         decisions.rfm_segment,
         coalesce(previous_segments.rfm_segment, 'New') as previous_rfm_segment,
         decisions.top_drivers,
-        decisions.clv,
+        decisions.value_if_retained,
         decisions.churn_probability,
         previous_scores.churn_probability as previous_churn_probability,
-        decisions.expected_value_of_acting,
+        decisions.expected_incremental_profit,
         decisions.last_order_date
     from decisions
     left join previous_scores
@@ -37,4 +37,4 @@ final as (
 )
 
 select * from final
-order by expected_value_of_acting desc, customer_id
+order by expected_incremental_profit desc, customer_id

@@ -1,6 +1,9 @@
-{#- The decision matrix: every customer placed by value (CLV percentile) and risk (the
-    churn model's threshold) into one of the quadrants of seed decision_quadrants, with its
-    strategy and the expected value of acting under the base campaign scenario. -#}
+{#- The decision matrix: every customer placed by value (value if retained at or above the
+    var high_value_percentile) and risk (churn probability at or above the churn model's
+    threshold) into one of the quadrants of seed decision_quadrants, for communication. Value
+    is what the customer is worth if they stay, never multiplied by a chance of staying, so
+    the two axes are separate signals. Who to contact comes from the retention plan; the
+    expected incremental profit here is the plan scenario's. -#}
 with
 
 rfm as (
@@ -9,6 +12,10 @@ rfm as (
 
 churn as (
     select * from {{ ref('churn_scores') }}
+),
+
+customer_value as (
+    select * from {{ ref('customer_value') }}
 ),
 
 clv as (
@@ -23,15 +30,26 @@ quadrants as (
     select * from {{ ref('decision_quadrants') }}
 ),
 
-base_scenario as (
-    select * from {{ ref('campaign_scenarios') }} where scenario = 'base'
+parameters as (
+    select * from {{ ref('int_analysis_parameters') }}
+),
+
+profits as (
+    select * from {{ ref('campaign_customer_profits') }}
+),
+
+plan_profits as (
+    select profits.*
+    from profits
+    inner join parameters
+        on profits.scenario = parameters.plan_scenario
 ),
 
 value_cut as (
     select
-        {{ retention.percentile_cont('clv', number_var('high_value_clv_percentile', 0.01, 0.99)) }}
-            as high_value_clv
-    from clv
+        {{ retention.percentile_cont('value_if_retained', checked_var('high_value_percentile')) }}
+            as high_value_cut
+    from customer_value
 ),
 
 customers as (
@@ -51,15 +69,17 @@ customers as (
         rfm.f_score,
         rfm.m_score,
         churn.churn_probability,
+        customer_value.value_if_retained,
+        customer_value.revenue_if_retained,
+        customer_value.expected_order_value,
         clv.clv,
-        clv.p_alive,
-        clv.expected_order_value,
-        clv.clv >= value_cut.high_value_clv as is_high_value,
+        customer_value.value_if_retained >= value_cut.high_value_cut as is_high_value,
         churn.is_predicted_churner as is_high_risk,
         rfm.last_order_date,
         rfm.as_of_date
     from rfm
     inner join churn on rfm.customer_id = churn.customer_id
+    inner join customer_value on rfm.customer_id = customer_value.customer_id
     inner join clv on rfm.customer_id = clv.customer_id
     inner join segments on rfm.customer_id = segments.customer_id
     cross join value_cut
@@ -87,17 +107,11 @@ final as (
         customers.f_score,
         customers.m_score,
         customers.churn_probability,
-        customers.clv,
-        customers.p_alive,
+        customers.value_if_retained,
+        customers.revenue_if_retained,
         customers.expected_order_value,
-        -- base scenario: value kept by saving would-be churners, minus the contact and the
-        -- discount that everyone who orders (saved or staying anyway) redeems
-        customers.churn_probability * base_scenario.save_rate * customers.clv
-            - base_scenario.cost_per_contact
-            - (customers.churn_probability * base_scenario.save_rate
-                + 1 - customers.churn_probability)
-                * base_scenario.discount * customers.expected_order_value
-            as expected_value_of_acting,
+        customers.clv,
+        plan_profits.expected_incremental_profit,
         customers.is_high_value,
         customers.is_high_risk,
         customers.last_order_date,
@@ -106,7 +120,8 @@ final as (
     inner join quadrants
         on customers.is_high_value = quadrants.is_high_value
         and customers.is_high_risk = quadrants.is_high_risk
-    cross join base_scenario
+    inner join plan_profits
+        on customers.customer_id = plan_profits.customer_id
 )
 
 select * from final

@@ -57,7 +57,7 @@ first_below_half as (
     select dimension, min(level) as threshold_level
     from with_base
     where churn_rate < base_rate / 2
-        and customers >= {{ positive_int_var('engagement_min_rows') }}
+        and customers >= {{ checked_var('engagement_min_rows') }}
     group by 1
 ),
 

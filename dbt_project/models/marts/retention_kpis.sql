@@ -16,6 +16,18 @@ parameters as (
     select * from {{ ref('int_analysis_parameters') }}
 ),
 
+plan as (
+    select * from {{ ref('retention_plan') }}
+),
+
+plan_totals as (
+    select
+        count(case when is_targeted then 1 end) as plan_targeted_customers,
+        coalesce(sum(case when is_targeted then expected_incremental_profit end), 0) as plan_expected_profit,
+        coalesce(sum(case when is_targeted then expected_cost end), 0) as plan_expected_cost
+    from plan
+),
+
 latest_labelled as (
     select
         avg(churned) as observed_churn_rate,
@@ -47,7 +59,10 @@ customer_totals as (
         count(case when decisions.recency_days <= parameters.churn_horizon_days then 1 end)
             as active_customers,
         avg(decisions.churn_probability) as predicted_churn_rate,
-        sum(decisions.churn_probability * decisions.clv) as revenue_at_risk,
+        sum(decisions.churn_probability * decisions.revenue_if_retained) as revenue_at_risk,
+        sum(decisions.churn_probability * decisions.value_if_retained) as value_at_risk,
+        avg(decisions.value_if_retained) as avg_value_if_retained,
+        sum(decisions.value_if_retained) as total_value_if_retained,
         avg(decisions.clv) as avg_clv,
         sum(decisions.clv) as total_clv,
         count(case when decisions.quadrant_key = 'high_value_high_risk' then 1 end)
@@ -67,9 +82,16 @@ final as (
         latest_labelled.observed_cutoff_date,
         customer_totals.predicted_churn_rate,
         customer_totals.revenue_at_risk,
+        customer_totals.value_at_risk,
+        customer_totals.avg_value_if_retained,
+        customer_totals.total_value_if_retained,
         customer_totals.avg_clv,
         customer_totals.total_clv,
+        parameters.gross_margin,
         parameters.churn_horizon_days,
+        plan_totals.plan_targeted_customers,
+        plan_totals.plan_expected_profit,
+        plan_totals.plan_expected_cost,
         customer_totals.high_value_at_risk_customers,
         model_quality.model_name,
         model_quality.model_roc_auc,
@@ -78,6 +100,7 @@ final as (
     cross join parameters
     cross join latest_labelled
     cross join model_quality
+    cross join plan_totals
 )
 
 select * from final

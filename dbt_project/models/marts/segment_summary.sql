@@ -13,9 +13,10 @@ by_dimension as (
         count(*) as customers,
         sum(monetary) as revenue,
         avg(churn_probability) as avg_churn_probability,
-        sum(churn_probability * clv) as revenue_at_risk,
-        avg(clv) as avg_clv,
-        sum(clv) as total_clv
+        sum(churn_probability * revenue_if_retained) as revenue_at_risk,
+        avg(value_if_retained) as avg_value_if_retained,
+        sum(value_if_retained) as total_value_if_retained,
+        avg(clv) as avg_clv
     from decisions
     group by {{ column }}
     {% if not loop.last %}union all{% endif %}
@@ -34,8 +35,9 @@ final as (
             as revenue_share,
         avg_churn_probability,
         revenue_at_risk,
-        avg_clv,
-        total_clv
+        avg_value_if_retained,
+        total_value_if_retained,
+        avg_clv
     from by_dimension
 )
 

@@ -17,7 +17,7 @@ def model(dbt, session):
     scores, parameters = score_customers(
         summary,
         horizon_days=int(params["clv_horizon_days"]),
-        margin=float(params["clv_margin"]),
+        margin=float(params["gross_margin"]),
         annual_discount_rate=float(params["clv_annual_discount_rate"]),
     )
     calibration_fit = fit_bgnbd(holdout)
