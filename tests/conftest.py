@@ -45,7 +45,7 @@ def query(db: Path, sql: str):
 @pytest.fixture(scope="session")
 def demo_transactions(tmp_path_factory) -> Path:
     """A generated transactions file (Parquet), small enough for a fast suite."""
-    from scripts.generate_transactions import generate
+    from retention.demo import generate
 
     path = tmp_path_factory.mktemp("demo_data") / "transactions.parquet"
     generate(str(path), rows=60_000, seed=7)

@@ -1,4 +1,4 @@
-"""Specification tests for scripts/generate_transactions.py (synthetic UCI-style data)."""
+"""Specification tests for retention.demo (synthetic UCI-style data; CLI: scripts/generate_transactions.py)."""
 from __future__ import annotations
 
 import gzip
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from scripts.generate_transactions import SCHEMA, generate  # noqa: E402
+from retention.demo import SCHEMA, generate  # noqa: E402
 
 ROWS = 120_000
 SEED = 42

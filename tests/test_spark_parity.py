@@ -88,7 +88,7 @@ def parity_builds(tmp_path_factory) -> tuple[Path, Path, float]:
         pytest.fail(f"CI installs the Spark extra and Java (.ci/run), yet: {reason}")
     if reason:
         pytest.skip(reason)
-    from scripts.generate_transactions import generate
+    from retention.demo import generate
 
     folder = tmp_path_factory.mktemp("spark_parity")
     generated = folder / "generated.csv"

@@ -114,6 +114,7 @@ final as (
         plan_profits.expected_incremental_profit,
         customers.is_high_value,
         customers.is_high_risk,
+        quadrants.is_in_plan,
         customers.last_order_date,
         customers.as_of_date
     from customers

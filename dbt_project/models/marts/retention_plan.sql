@@ -1,9 +1,11 @@
 {#- The budgeted retention plan: every customer ranked by expected incremental profit under the
-    var plan_scenario, best first (ties by customer_id), with the running totals down the
-    ranking. A customer is targeted when their expected profit is positive and the plan is
-    still within both budgets at their rank: var campaign_max_contacts (contacts) and var
-    campaign_budget (money: contact cost + expected discount), each unlimited when empty. The
-    budgets cut the ranking once: the best customers until a budget runs out. -#}
+    var plan_scenario, best first (ties by customer_id; customers of a quadrant whose strategy
+    keeps it out of campaigns, seed decision_quadrants.is_in_plan, come last), with the running
+    totals down the ranking. A customer is targeted when their expected profit is positive,
+    their quadrant is in the plan, and the plan is still within both budgets at their rank: var
+    campaign_max_contacts (contacts) and var campaign_budget (money: contact cost + expected
+    discount), each unlimited when empty. The budgets cut the ranking once: the best customers
+    until a budget runs out. -#}
 with
 
 profits as (
@@ -21,13 +23,21 @@ decisions as (
 ranked as (
     select
         profits.*,
+        decisions.decision_quadrant,
+        decisions.quadrant_key,
+        decisions.risk_band,
+        decisions.is_in_plan,
         parameters.campaign_max_contacts,
         parameters.campaign_budget,
-        row_number() over (order by profits.expected_incremental_profit desc, profits.customer_id)
-            as plan_rank
+        row_number() over (
+            order by case when decisions.is_in_plan then 0 else 1 end,
+                profits.expected_incremental_profit desc, profits.customer_id
+        ) as plan_rank
     from profits
     inner join parameters
         on profits.scenario = parameters.plan_scenario
+    inner join decisions
+        on profits.customer_id = decisions.customer_id
 ),
 
 running as (
@@ -45,7 +55,7 @@ running as (
 flagged as (
     select
         *,
-        expected_incremental_profit > 0 as is_profitable,
+        expected_incremental_profit > 0 and is_in_plan as is_profitable,
         campaign_max_contacts is null or plan_rank <= campaign_max_contacts as is_within_contacts,
         campaign_budget is null or cumulative_cost <= campaign_budget as is_within_budget
     from running
@@ -55,10 +65,13 @@ final as (
     select
         flagged.customer_id,
         flagged.scenario,
-        decisions.decision_quadrant,
-        decisions.quadrant_key,
-        decisions.risk_band,
+        flagged.decision_quadrant,
+        flagged.quadrant_key,
+        flagged.risk_band,
         case
+            when not flagged.is_in_plan then concat(
+                'no contact: the strategy of the ', flagged.decision_quadrant,
+                ' quadrant keeps it out of campaigns (seed decision_quadrants)')
             when flagged.is_profitable and flagged.is_within_contacts and flagged.is_within_budget then concat(
                 'contact: ', {{ retention.number_text('100 * flagged.churn_probability') }}, '% likely to leave, worth ',
                 {{ retention.number_text('flagged.value_if_retained') }}, ' if retained; expected profit ',
@@ -92,8 +105,6 @@ final as (
         flagged.cumulative_revenue_at_risk,
         flagged.is_profitable and flagged.is_within_contacts and flagged.is_within_budget as is_targeted
     from flagged
-    inner join decisions
-        on flagged.customer_id = decisions.customer_id
 )
 
 select * from final

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Benchmark the whole job at one size, next to a pandas implementation of the same logic.
 
-    python scripts/benchmark.py --rows 10000000 --runs 3
-    python scripts/benchmark.py --rows 100000000 --runs 1 --skip-pandas
+    retention bench --rows 10000000 --runs 3
+    retention bench --rows 100000000 --runs 1 --skip-pandas
 
 For each run: the full build (staging -> features -> models -> marts -> exports) in a
 subprocess under /usr/bin/time -v (wall time, peak RSS of the whole process tree), and
@@ -27,7 +26,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from retention.config import REPO
+
 BENCHMARKS = REPO / "BENCHMARKS.md"
 LAYERS = ("staging", "intermediate", "features", "ml", "marts")
 
@@ -100,7 +100,7 @@ def node_layers(target: Path) -> dict[str, str]:
 def build_once(data: Path, threads: int, memory_limit: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="retention_bench_") as tmp:
         wh = Path(tmp) / "wh"
-        seconds, rss, _ = timed([sys.executable, "scripts/run_warehouse.py", "--transactions", str(data),
+        seconds, rss, _ = timed([sys.executable, "-m", "retention", "build", "--transactions", str(data),
                                  "--warehouse-dir", str(wh), "--no-docs", "--no-report",
                                  "--threads", str(threads), "--memory-limit", memory_limit])
         target = wh / "dbt_target"
@@ -140,8 +140,8 @@ def write_section(rows: int, text: str) -> None:
     BENCHMARKS.write_text(current.rstrip() + "\n")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="retention bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-pandas", action="store_true")
@@ -149,13 +149,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--memory-limit", default="8GB",
                         help="DuckDB memory_limit (default 8GB, as the runner; the Python steps need the rest)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     data = Path(args.data_dir) / f"transactions_{args.rows}.parquet"
     if not data.exists():
         data.parent.mkdir(parents=True, exist_ok=True)
         print(f"generating {args.rows:,} rows -> {data}", flush=True)
-        seconds, rss, _ = timed([sys.executable, "scripts/generate_transactions.py", "--rows", str(args.rows),
+        seconds, rss, _ = timed([sys.executable, "-m", "retention", "demo-data", "--rows", str(args.rows),
                                  "--output", str(data)])
         print(f"generated in {seconds:.1f}s (peak RSS {rss:.2f} GiB)", flush=True)
 
@@ -181,7 +181,7 @@ def main() -> None:
         "",
         f"Measured {date.today().isoformat()} on {machine()}; DuckDB threads {args.threads}, "
         f"memory_limit {args.memory_limit}; {len(builds)} run(s), medians.",
-        f"Reproduce: `.venv/bin/python scripts/benchmark.py --rows {args.rows} --runs {args.runs} "
+        f"Reproduce: `.venv/bin/retention bench --rows {args.rows} --runs {args.runs} "
         f"--threads {args.threads} --memory-limit {args.memory_limit}"
         f"{' --skip-pandas' if args.skip_pandas else ''}`",
         f"Swap: {swap_note()}.",
@@ -202,6 +202,3 @@ def main() -> None:
     write_section(args.rows, "\n".join(lines))
     print(f"written to {BENCHMARKS}")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
-"""The `spark` target of the runner: the same dbt project on a local Spark session.
+"""The `spark` target: the same dbt project on a local Spark session.
 
-    python scripts/run_warehouse.py --target spark [--transactions FILE ...] [options]
+    retention build --target spark [--transactions FILE ...] [options]
 
 What runs where: staging, intermediate, features (BTYD summary, training snapshots, ...)
 and the marts build on Spark (dbt-spark, `method: session`, profile target `spark`); the
@@ -17,18 +17,17 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import duckdb
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.run_warehouse import (  # noqa: E402
-    DBT_PROJECT, REPO, UsageError, _dbt_vars, _date_text, build_info, duckdb_connect, failure_messages,
-    is_parquet, log, run_dbt, sql_string,
-)
+from retention.config import DBT_PROJECT, REPO, UsageError
+from retention.console import Console
+from retention.dbt_runner import failure_messages, run_dbt
+from retention.inputs.files import detect_delimiter, is_parquet
+from retention.outputs.exports import build_info
+from retention.targets import PreparedBuild
 
 SETUP_HINT = "Fix: run `make spark-setup` (installs requirements-spark.txt into .venv)."
 # the schemas a build writes (generate_schema_name): databases on Spark
@@ -73,19 +72,6 @@ def java_major_version(java: str) -> int | None:
     return int(match.group(2) or 0) if major == 1 else major
 
 
-def detect_delimiter(path: Path, encoding: str | None) -> str:
-    """The CSV delimiter as DuckDB's sniffer sees it (Spark does not detect it)."""
-    con = duckdb_connect()
-    try:
-        options = f", encoding = {sql_string(encoding)}" if encoding else ""
-        row = con.execute(f"select delimiter from sniff_csv({sql_string(str(path))}{options})").fetchone()
-    except duckdb.Error:
-        return ","
-    finally:
-        con.close()
-    return row[0] if row and row[0] else ","
-
-
 def check_ml_exports(exports: Path, expected: dict) -> None:
     """The ml tables exported by the DuckDB build exist and were made from the same input and vars."""
     info_file = exports / "build.json"
@@ -93,7 +79,7 @@ def check_ml_exports(exports: Path, expected: dict) -> None:
         raise UsageError(
             f"the spark target reads the ml tables (churn scores, segments, CLV) from the DuckDB build's export, "
             f"and '{info_file}' does not exist. Fix: run the DuckDB build of the same input first (make run, "
-            "or scripts/run_warehouse.py without --target, into the same --warehouse-dir), or add --skip-ml "
+            "or `retention build` without --target, into the same --warehouse-dir), or add --skip-ml "
             "to build only the SQL layers on Spark.")
     found = json.loads(info_file.read_text())
     for key, what in (("files", "input files"), ("vars", "options (dbt vars)")):
@@ -171,12 +157,12 @@ def spark_env(warehouse_dir: Path, spark_dir: Path, exports: Path) -> dict[str, 
     }
 
 
-def build_spark(args, files: list[Path], warehouse_dir: Path, started: float) -> Path:
+def build_spark(prepared: PreparedBuild, console: Console) -> Path:
     """Build the SQL layers and marts on Spark; returns the folder Spark wrote to."""
     check_prerequisites()
-    dbt_vars, raw_rows = _dbt_vars(args, files)
+    options, warehouse_dir, dbt_vars, files = prepared.options, prepared.warehouse_dir, prepared.dbt_vars, prepared.files
     exports = warehouse_dir / "exports" / "ml"
-    if not args.skip_ml:
+    if not options.skip_ml:
         check_ml_exports(exports, build_info(files, dbt_vars))
     if not is_parquet(files[0]) and not dbt_vars.get("csv_delimiter"):
         dbt_vars["csv_delimiter"] = detect_delimiter(files[0], dbt_vars.get("csv_encoding"))
@@ -187,24 +173,24 @@ def build_spark(args, files: list[Path], warehouse_dir: Path, started: float) ->
     log_file.write_text("")
     results = spark_dir / "dbt_target" / "run_results.json"
     results.unlink(missing_ok=True)
-    command = ["build", "--target", "spark", "--project-dir", str(DBT_PROJECT),
-               "--vars", json.dumps(dbt_vars, default=_date_text)]
-    if args.skip_ml:
+    command = ["build", "--target", "spark", "--project-dir", str(DBT_PROJECT), "--vars", prepared.vars_json()]
+    if options.skip_ml:
         command += ["--exclude", "tag:ml"]
-    log(f"building on Spark from {', '.join(str(p) for p in files)} ({sum(raw_rows.values()):,} rows)"
-        + ("" if args.skip_ml else f"; ml tables from {exports}"))
+    console.step(f"building on Spark from {', '.join(str(p) for p in files)} ({prepared.checked.total_rows:,} rows)"
+                 + ("" if options.skip_ml else f"; ml tables from {exports}"))
     try:
-        seconds = run_dbt(command, spark_env(warehouse_dir, spark_dir, exports), log_file)
+        seconds = run_dbt(command, spark_env(warehouse_dir, spark_dir, exports), log_file, console, "dbt on Spark")
     except UsageError as exc:
         messages = failure_messages(results)
         raise UsageError(f"{exc}" + (f"\nWhat failed:\n{messages}" if messages else "")) from exc
-    print()
-    log("built tables and views on Spark (schema.table: rows):")
-    for schema, table, count, is_view in summarise_spark(spark_dir):
-        if schema != "reference":
-            print(f"    {schema + '.' + table:<48} {count:>12,}{'  (view)' if is_view else ''}")
-    log(f"spark warehouse: {spark_dir / 'spark-warehouse'} (Parquet, one folder per table; "
-        f"metastore: {spark_dir / 'metastore_db'})")
-    log(f"build log: {log_file}")
-    log(f"timings: dbt build on Spark {seconds:.1f}s, total {time.monotonic() - started:.1f}s")
+    relations = summarise_spark(spark_dir)
+    console.step(f"built {len(relations)} tables and views on Spark"
+                 + (" (schema.table: rows):" if console.verbose else ""))
+    for schema, table, count, is_view in relations:
+        if console.verbose and schema != "reference":
+            console.detail(f"{schema + '.' + table:<48} {count:>12,}{'  (view)' if is_view else ''}")
+    console.step(f"spark warehouse: {spark_dir / 'spark-warehouse'} (Parquet, one folder per table; "
+                 f"metastore: {spark_dir / 'metastore_db'})")
+    console.step(f"build log: {log_file}")
+    console.step(f"timings: dbt build on Spark {seconds:.1f}s, total {time.monotonic() - prepared.started:.1f}s")
     return spark_dir

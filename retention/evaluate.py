@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Judge a built warehouse by what really happened next (out of time).
 
 Build the warehouse with an as-of date whose next horizon is in the data, e.g.
 
     retention build --transactions ../shared/data/online_retail.csv.gz --as-of-date 2011-09-10
-    python scripts/evaluate_out_of_time.py warehouse/retention.duckdb
+    retention evaluate warehouse/retention.duckdb
 
 Staging keeps the rows dated on or after as_of_date (clean, but invisible to every feature,
 label and mart), so the outcome of every decision can be read from the same file: orders in
@@ -144,7 +143,7 @@ def evaluate(db_path: str, budget_share: float = 0.1) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="retention evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("warehouse", help="a retention.duckdb built with an as-of date whose next horizon is in the data")
     parser.add_argument("--budget-share", type=float, default=0.1, help="share of customers a campaign may contact (default 0.1)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -157,6 +156,3 @@ def main(argv: list[str] | None = None) -> int:
             handle.write(text + "\n")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Where a build runs: DuckDB (the whole job in one file) or Spark (the same dbt project on a
+Spark session). Both start from the same prepared inputs."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retention.config import BuildOptions, date_text
+from retention.console import Console
+from retention.inputs.files import resolve_inputs
+from retention.inputs.preflight import Preflight, preflight
+from retention.inputs.vars import build_vars
+
+
+@dataclass
+class PreparedBuild:
+    """The files, dbt vars and preflight of a build, before any SQL runs."""
+
+    options: BuildOptions
+    files: list[Path]
+    dbt_vars: dict
+    checked: Preflight
+    started: float = field(default_factory=time.monotonic)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return Path(self.options.warehouse_dir)
+
+    def vars_json(self) -> str:
+        import json
+
+        return json.dumps(self.dbt_vars, default=date_text)
+
+
+def demo_path(warehouse_dir: Path) -> Path:
+    return warehouse_dir / "demo" / "transactions.parquet"
+
+
+def ensure_demo_data(path: Path, rows: int, console: Console) -> None:
+    if path.exists():
+        console.step(f"demo data: {path} (exists; delete it to regenerate)")
+        return
+    from retention.demo import generate
+
+    console.step(f"generating {rows:,} demo transactions -> {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    summary = generate(str(path), rows=rows)
+    console.step(f"demo data ready: {summary.get('rows', rows):,} rows in {summary.get('seconds', 0):.1f}s")
+
+
+def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
+    """Input files (given, or the demo data, generated when missing), vars and the preflight."""
+    started = time.monotonic()
+    given = list(options.transactions) or ([os.environ["TRANSACTIONS"]] if os.environ.get("TRANSACTIONS") else [])
+    if given:
+        files = resolve_inputs(given)
+    else:
+        files = [demo_path(Path(options.warehouse_dir))]
+        ensure_demo_data(files[0], options.demo_rows, console)
+    dbt_vars = build_vars(options, files)
+    checked = preflight(files, dbt_vars)
+    # dbt maps the columns exactly as the preflight resolved them (one resolution, not two)
+    dbt_vars["column_map"] = dict(checked.columns)
+    prepared = PreparedBuild(options, files, dbt_vars, checked, started)
+    prepared.timings["preflight"] = time.monotonic() - started
+    console.step(f"input: {len(files)} file{'s' if len(files) > 1 else ''}, {checked.total_rows:,} rows "
+                 f"({prepared.timings['preflight']:.1f}s to check)")
+    return prepared
