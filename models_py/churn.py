@@ -277,7 +277,8 @@ def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labell
     best = plain.sort_values(["brier", "ece"], kind="mergesort").iloc[0]
     seasonal = table[(table["method"] == best["method"]) & table["season_offset"]]
     use_offset = seasonal_possible and not (len(seasonal) and seasonal["ece"].iloc[0] > best["ece"] + _SEASON_ECE_TOLERANCE)
-    table["is_chosen"] = (table["method"] == best["method"]) & (table["season_offset"] == use_offset)
+    # without a reference at the test cutoff the offset cannot be shown there: the plain row is the test's
+    table["is_chosen"] = (table["method"] == best["method"]) & (table["season_offset"] == (use_offset and len(seasonal) > 0))
     return str(best["method"]), use_offset, table
 
 
@@ -542,7 +543,8 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
 
     final_data = sample(labelled, max_train_rows, random_state)
     final = fit_calibrated(chosen, final_data, [method], **fit_args)[0][method]
-    offset, reference = _offset_for(final, labelled, as_of) if seasonal else (0.0, None)
+    offset, reference = _offset_for(final, labelled, as_of)
+    offset = offset if seasonal else 0.0
     final = final.with_offset(offset)
     scores = _score(final, current, final_data, threshold)
     previous_scores = _previous_scores(final, previous_features, labelled, seasonal, threshold)

@@ -57,7 +57,7 @@ def checked_var(name: str, value, rule: dict):
         raise UsageError(f"var {name} is empty. Fix: give {_rule_text(rule)}, e.g. --vars '{{{name}: ...}}'.")
     if rule["type"] == "number_list":
         if not isinstance(value, list) or not value:
-            raise UsageError(f"{name} = {value!r} must be a list of numbers, e.g. --vars '{{{name}: [0.1, 0.2]}}'.")
+            raise UsageError(f"{name} = {value!r} must be a list of numbers. Fix: e.g. --vars '{{{name}: [0.1, 0.2]}}'.")
         item_rule = {"type": "number", "min": rule.get("min"), "max": rule.get("max")}
         return [_checked_number(name, item, item_rule) for item in value]
     return _checked_number(name, value, rule)

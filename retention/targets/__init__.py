@@ -66,6 +66,6 @@ def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
     dbt_vars["column_map"] = dict(checked.columns)
     prepared = PreparedBuild(options, files, dbt_vars, checked, started)
     prepared.timings["preflight"] = time.monotonic() - started
-    console.step(f"input: {len(files)} file{'s' if len(files) > 1 else ''}, {checked.total_rows:,} rows "
-                 f"({prepared.timings['preflight']:.1f}s to check)")
+    shown = ", ".join(str(p) for p in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    console.step(f"input: {shown} ({checked.total_rows:,} rows; checked in {prepared.timings['preflight']:.1f}s)")
     return prepared

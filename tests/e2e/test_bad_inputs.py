@@ -21,8 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import build_warehouse, query, run_build
-from test_warehouse_build import CANONICAL_HEADER, HAND_ROWS, write_csv
+from helpers import CANONICAL_HEADER, HAND_ROWS, build_warehouse, query, run_build, write_csv
 
 AS_OF = "2024-04-01"
 EXTRA_COLUMNS = ["Notes", "Unnamed: 9"]

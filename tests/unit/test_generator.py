@@ -13,11 +13,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from retention.demo import SCHEMA, generate  # noqa: E402
+from helpers import REPO
+from retention.demo import SCHEMA, generate
 
 ROWS = 120_000
 SEED = 42

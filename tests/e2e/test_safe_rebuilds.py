@@ -26,8 +26,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, build_warehouse, query, run_build
-from test_warehouse_build import CANONICAL_HEADER, HAND_ROWS, write_csv
+from helpers import CANONICAL_HEADER, HAND_ROWS, REPO, build_warehouse, query, run_build, write_csv
 
 RUNNER = REPO / "scripts" / "run_warehouse.py"
 # More of the same shop: a later order of customer 300, so a rebuild is visibly different.

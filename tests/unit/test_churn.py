@@ -1,12 +1,4 @@
-"""Tests for models_py.churn on a small synthetic order simulator.
-
-The simulator draws, per customer, a first-order day, a usual gap between orders (Gamma, mean 30
-days), a lifetime after which the customer stops buying (Exponential, mean 300 days) and a basket
-value. Orders follow a renewal process while the customer is alive. Features per cutoff are computed
-from orders strictly before the cutoff exactly as the contract defines them, and churned = no order
-in [cutoff, cutoff + horizon). So churn is driven by recency relative to the usual gap, frequency and
-age -- learnable, but not trivially.
-"""
+"""models_py.churn on the synthetic shop of tests/simulated_shop.py."""
 
 from __future__ import annotations
 
@@ -14,113 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models_py.churn import CANDIDATE_MODELS, FEATURES, train_and_score
+from models_py.churn import CANDIDATE_MODELS, train_and_score
+from scipy.special import logit
 
-AS_OF = pd.Timestamp("2011-12-10")
-HORIZON = 90
-CADENCE = 30
-SNAPSHOTS = 12
-HISTORY_DAYS = 720
-COUNTRIES = ["United Kingdom"] * 16 + ["Germany", "France", "EIRE", "Spain", "Iceland", "Malta"]
-
-
-def _simulate_orders(n_customers: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n_customers):
-        first = int(rng.integers(0, HISTORY_DAYS - 1))
-        gap = rng.gamma(2.0, 15.0)
-        life = rng.exponential(300.0)
-        basket = rng.lognormal(5.0, 0.7)
-        t = float(first)
-        while t < HISTORY_DAYS and t <= first + life:
-            rows.append((f"C{i:05d}", int(t), basket * rng.lognormal(0.0, 0.3)))
-            t += 1.0 + rng.exponential(gap)
-    orders = pd.DataFrame(rows, columns=["customer_id", "day", "value"])
-    customers = pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(n_customers)]})
-    customers["country"] = rng.choice(COUNTRIES, size=n_customers)
-    customers["return_share"] = rng.beta(1.0, 20.0, size=n_customers)
-    customers["products_per_order"] = rng.uniform(2.0, 12.0, size=n_customers)
-    return orders.merge(customers, on="customer_id")
-
-
-def _ntile5(values: pd.Series, ascending: bool) -> np.ndarray:
-    order = np.lexsort((values.index.to_numpy(), values.to_numpy() if ascending else -values.to_numpy()))
-    tiles = np.empty(len(values), dtype=float)
-    tiles[order] = np.arange(len(values)) * 5 // len(values) + 1
-    return tiles
-
-
-def _features_at(orders: pd.DataFrame, cutoff_day: int) -> pd.DataFrame:
-    start = AS_OF - pd.Timedelta(days=HISTORY_DAYS)
-    past = orders[orders["day"] < cutoff_day].copy()
-    past["month"] = (start + pd.to_timedelta(past["day"], unit="D")).dt.month
-    past["age"] = cutoff_day - past["day"]
-    g = past.groupby("customer_id", sort=True)
-    f = pd.DataFrame(
-        {
-            "first": g["day"].min(),
-            "last": g["day"].max(),
-            "frequency": g.size().astype(float),
-            "distinct_order_days": g["day"].nunique().astype(float),
-            "gross": g["value"].sum(),
-            "country": g["country"].last(),
-            "return_share": g["return_share"].first(),
-            "products_per_order": g["products_per_order"].first(),
-            "q4_order_share": g["month"].apply(lambda m: float((m >= 10).mean())),
-        }
-    )
-    for n in (30, 90, 180):
-        recent = past[past["age"] <= n]
-        f[f"orders_{n}d"] = recent.groupby("customer_id").size().reindex(f.index, fill_value=0).astype(float)
-        f[f"revenue_{n}d"] = recent.groupby("customer_id")["value"].sum().reindex(f.index, fill_value=0.0)
-    f["tenure_days"] = (cutoff_day - f["first"]).astype(float)
-    f["recency_days"] = (cutoff_day - f["last"]).astype(float)
-    f["monetary"] = f["gross"] * (1 - f["return_share"])
-    f["avg_order_value"] = f["gross"] / f["frequency"]
-    f["mean_days_between_orders"] = np.where(
-        f["distinct_order_days"] >= 2,
-        (f["last"] - f["first"]) / (f["distinct_order_days"] - 1).clip(lower=1),
-        np.nan,
-    )
-    f["orders_trend_90d"] = f["orders_90d"] - (f["orders_180d"] - f["orders_90d"])
-    f["revenue_trend_90d"] = f["revenue_90d"] - (f["revenue_180d"] - f["revenue_90d"])
-    f["return_rate"] = f["return_share"]
-    f["distinct_products"] = np.ceil(f["frequency"] * f["products_per_order"])
-    last_year = past[(past["day"] >= cutoff_day - 365) & (past["day"] < cutoff_day - 365 + HORIZON)]
-    known = f["first"] < cutoff_day - 365  # NULL, not 0, for a history shorter than a year
-    f["orders_same_window_last_year"] = (
-        last_year.groupby("customer_id").size().reindex(f.index, fill_value=0).astype(float).where(known))
-    f["revenue_same_window_last_year"] = (
-        last_year.groupby("customer_id")["value"].sum().reindex(f.index, fill_value=0.0).where(known))
-    f["r_score"] = _ntile5(f["recency_days"], ascending=False)
-    f["f_score"] = _ntile5(f["frequency"], ascending=True)
-    f["m_score"] = _ntile5(f["monetary"], ascending=True)
-    f["cutoff_date"] = start + pd.Timedelta(days=cutoff_day)
-    f["snapshot_index"] = (HISTORY_DAYS - cutoff_day) // CADENCE
-    return f.reset_index()[["customer_id", "cutoff_date", "snapshot_index"] + list(FEATURES)]
-
-
-def simulate(n_customers: int = 1500, seed: int = 0, noise_label: bool = False):
-    """Return (training_snapshots, customer_features) shaped like the dbt feature tables."""
-    orders = _simulate_orders(n_customers, seed)
-    frames = []
-    for k in range(1, SNAPSHOTS + 1):
-        cutoff_day = HISTORY_DAYS - k * CADENCE
-        f = _features_at(orders, cutoff_day)
-        future = orders[(orders["day"] >= cutoff_day) & (orders["day"] < cutoff_day + HORIZON)]
-        f["orders_in_label_window"] = f["customer_id"].map(future.groupby("customer_id").size()).fillna(0)
-        f["churned"] = (f["orders_in_label_window"] == 0).astype(int)
-        f["label_window_end_date"] = f["cutoff_date"] + pd.Timedelta(days=HORIZON)
-        f["is_label_window_complete"] = f["label_window_end_date"] <= AS_OF
-        frames.append(f)
-    snapshots = pd.concat(frames, ignore_index=True)
-    if noise_label:
-        rng = np.random.default_rng(seed + 1)
-        snapshots["churned"] = (rng.random(len(snapshots)) < 0.5).astype(int)
-    current = _features_at(orders, HISTORY_DAYS)
-    return snapshots, current
-
+from models_py.snapshots import FEATURES
+from simulated_shop import AS_OF, CADENCE, HORIZON, SNAPSHOTS, simulate, simulate_with_outcome
 
 def _dormant_regular() -> pd.DataFrame:
     """A customer who ordered every 10 days for ~10 months and then nothing for 150 days."""
@@ -301,3 +191,85 @@ def test_incomplete_label_windows_are_ignored(small):
     a = train_and_score(snapshots, current, AS_OF, HORIZON, candidates=["logistic_regression"], min_rows_per_class=5)
     b = train_and_score(poisoned, current, AS_OF, HORIZON, candidates=["logistic_regression"], min_rows_per_class=5)
     pd.testing.assert_frame_equal(a.scores, b.scores)
+
+
+def test_probabilities_are_never_0_or_1_and_tie_only_where_the_model_scores_tie(learnable):
+    _, current, result = learnable
+    p = result.scores["churn_probability"]
+    assert ((p > 0) & (p < 1)).all()
+    assert result.calibration_method in ("sigmoid", "beta", "isotonic_smoothed")
+    # the calibrator is strictly increasing: it never merges customers the model told apart
+    X = result.scores[["customer_id"]].merge(current, on="customer_id")[list(FEATURES)]
+    raw = result.model.raw(X)
+    assert p.nunique() == len(set(raw.round(12)))
+    assert p.nunique() >= 0.8 * len(p)
+
+
+def test_calibration_metrics_are_reported(learnable):
+    _, _, result = learnable
+    tag = f"{result.model_name}_calibrated"
+    for metric in ("ece", "mean_predicted", "base_rate", "distinct_probabilities", "season_offset"):
+        _metric(result, tag, metric)
+    options = result.metrics[result.metrics["model"].str.startswith("calibration:")]
+    chosen = options[(options["metric"] == "is_chosen") & (options["value"] == 1)]
+    assert len(chosen) == 1
+    # the reliability table covers the test cutoff and carries a 95% band around each rate
+    cal = result.calibration
+    assert (cal["observed_rate_low"] <= cal["observed_rate"]).all()
+    assert (cal["observed_rate"] <= cal["observed_rate_high"]).all()
+    assert _metric(result, "scored", "expected_churn_rate")["value"] == pytest.approx(
+        result.scores["churn_probability"].mean())
+
+
+def test_backtest_predicts_each_cutoff_from_earlier_labels_only(learnable):
+    snapshots, _, result = learnable
+    bt = result.backtest
+    assert len(bt) >= 5 and bt["cutoff_date"].is_unique
+    labelled = sorted(pd.to_datetime(snapshots.loc[snapshots["is_label_window_complete"], "cutoff_date"]).unique())
+    for row in bt.itertuples():
+        cutoff = pd.Timestamp(row.cutoff_date)
+        known = [c for c in labelled if c <= cutoff - pd.Timedelta(days=HORIZON)]
+        assert row.train_cutoffs == len(known) >= 1   # trained on the cutoffs whose labels were known by then
+        observed = snapshots.loc[pd.to_datetime(snapshots["cutoff_date"]) == cutoff, "churned"].mean()
+        assert row.observed_rate == pytest.approx(observed)
+        assert 0 < row.mean_predicted < 1 and 0.5 < row.roc_auc <= 1
+
+
+def test_the_season_offset_is_last_years_level_error_applied_in_logit_space(learnable):
+    """The as-of date has a labelled cutoff a year back (as_of - 360 days) and the test cutoff has
+    none, so the offset is applied: the shift that makes the final model's mean at that cutoff
+    equal what happened there, added to every customer's log-odds."""
+    snapshots, current, result = learnable
+    reference = snapshots[pd.to_datetime(snapshots["cutoff_date"]) == AS_OF - pd.Timedelta(days=360)]
+    observed = _metric(result, "scored", "last_year_observed_rate")
+    assert observed["value"] == pytest.approx(reference["churned"].mean())
+    assert observed["detail"] == (AS_OF - pd.Timedelta(days=360)).date().isoformat()
+    plain = result.model.with_offset(0.0)
+    from models_py.snapshots import labelled_rows
+
+    labelled = labelled_rows(snapshots, AS_OF, HORIZON)
+    ref = labelled[labelled["cutoff_date"] == AS_OF - pd.Timedelta(days=360)]
+    assert plain.with_offset(result.season_offset).predict(ref[list(FEATURES)]).mean() == pytest.approx(
+        ref["churned"].mean(), abs=1e-6)
+    X = result.scores[["customer_id"]].merge(current, on="customer_id")[list(FEATURES)]
+    shifted = logit(result.scores["churn_probability"].to_numpy()) - logit(plain.predict(X))
+    assert np.allclose(shifted, result.season_offset, atol=1e-6)
+
+
+def test_the_season_reference_is_a_year_back_within_20_days_and_not_in_the_first_months():
+    from models_py.churn import _same_window_last_year
+
+    def frame(cutoffs, start="2010-01-01"):
+        rows = []
+        for c in cutoffs:
+            c = pd.Timestamp(c)
+            tenure = (c - pd.Timestamp(start)).days
+            rows += [{"cutoff_date": c, "tenure_days": tenure, "churned": k % 2} for k in range(4)]
+        return pd.DataFrame(rows)
+
+    scored = pd.Timestamp("2011-12-10")
+    found = _same_window_last_year(frame(["2010-12-01", "2010-12-18", "2011-06-01"]), scored)
+    assert set(found["cutoff_date"]) == {pd.Timestamp("2010-12-18")}        # 357 days back beats 374
+    assert _same_window_last_year(frame(["2010-11-15", "2011-06-01"]), scored) is None   # 390 days: too far
+    # a year back is only 105 days into the data: every customer was new then
+    assert _same_window_last_year(frame(["2010-12-10"], start="2010-08-27"), scored) is None

@@ -35,6 +35,7 @@ from models_py.clv import (
     holdout_check,
     score_customers,
 )
+from models_py.clv import DROPOUT_LR_CRITICAL, dropout_test
 
 TRUE_BG = {"r": 0.243, "alpha": 4.414 * 7, "a": 0.793, "b": 2.426}  # alpha in days
 TRUE_GG = {"p": 6.25, "q": 3.74, "v": 15.45}
@@ -421,3 +422,25 @@ def test_non_converged_fit_is_flagged_and_refused():
     with pytest.raises(ValueError, match="BG/NBD fit did not converge"):
         holdout_check(flat, pd.DataFrame({"customer_id": [], "actual_purchases": []}), 30, fit=_fit(
             r=0.3, alpha=30.0, a=0.8, b=2.5, converged=False, message="test"))
+
+
+def test_dropout_is_identified_only_when_the_data_show_customers_leaving(sim):
+    """The simulated shop drops customers out (a = 0.79, b = 2.43): identified, and P(alive) is
+    scored. Customers who never leave (a -> 0): the BG/NBD fit is no more likely than the NBD,
+    so dropout is not identified and P(alive) is left empty rather than a meaningless 0.99."""
+    identified, statistic, _ = dropout_test(sim["bg"], sim["cal"])
+    assert identified and statistic > DROPOUT_LR_CRITICAL
+    scores, params = score_customers(sim["cal"], bgnbd_fit=sim["bg"], gamma_gamma_fit=sim["gg"])
+    assert scores["p_alive"].notna().all()
+    values = dict(zip(params["name"], params["value"]))
+    assert values["dropout_identified"] == 1.0
+
+    stay_bg = {**TRUE_BG, "a": 1e-6, "b": 5.0}
+    tx = simulate_transactions(8_000, **stay_bg, **TRUE_GG, seed=7)
+    cal = summary_from_transactions(tx, CAL_END)
+    fit = fit_bgnbd(cal)
+    identified, statistic, message = dropout_test(fit, cal)
+    assert not identified and statistic < DROPOUT_LR_CRITICAL and "no measurable dropout" in message
+    scores, params = score_customers(cal, bgnbd_fit=fit)
+    assert scores["p_alive"].isna().all()
+    assert dict(zip(params["model"] + "." + params["name"], params["value"]))["bgnbd.dropout_identified"] == 0.0

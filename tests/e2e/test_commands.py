@@ -7,8 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, query
-from test_warehouse_build import CANONICAL_HEADER, HAND_ROWS, write_csv
+from helpers import CANONICAL_HEADER, HAND_ROWS, REPO, query, write_csv
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
@@ -18,7 +17,7 @@ def test_transactions_env_var_make_run_builds_the_users_file(tmp_path):
     proc = subprocess.run(["make", "run", "ARGS=--no-docs --no-report --skip-ml"], cwd=REPO, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"building from {source}" in proc.stdout
+    assert f"input: {source} (15 rows" in proc.stdout
     db = tmp_path / "wh" / "retention.duckdb"
     assert f"warehouse: {db}" in proc.stdout
     assert query(db, "select count(*) as n from staging.stg_transactions").n[0] == 7

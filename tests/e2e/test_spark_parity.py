@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO, run_build
+from helpers import REPO, run_build
 
 # Built only on DuckDB: the Python steps' packed fits (on Spark the ml schema holds the
 # exported result tables, which are compared like every other table).
@@ -68,9 +68,8 @@ MESSY_ROWS = [
 
 def _spark_missing() -> str | None:
     """Why the Spark build cannot run here, or None."""
-    sys.path.insert(0, str(REPO))
-    from scripts.run_warehouse import UsageError
-    from scripts.spark_target import check_prerequisites
+    from retention.config import UsageError
+    from retention.targets.spark import check_prerequisites
 
     try:
         check_prerequisites()
@@ -105,7 +104,7 @@ def parity_builds(tmp_path_factory) -> tuple[Path, Path, float]:
     warehouse = folder / "warehouse"
     run_build(files[0], warehouse, "--transactions", str(files[1]))
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "run_warehouse.py"), "--target", "spark",
+    proc = subprocess.run([sys.executable, "-m", "retention", "build", "--target", "spark",
                            *inputs, "--warehouse-dir", str(warehouse)],
                           cwd=REPO, capture_output=True, text=True)
     seconds = time.monotonic() - started
@@ -113,7 +112,7 @@ def parity_builds(tmp_path_factory) -> tuple[Path, Path, float]:
         raise AssertionError(f"Spark build failed (exit {proc.returncode}):\n{proc.stdout[-6000:]}\n"
                              f"{proc.stderr[-3000:]}")
     # every table and view as Spark itself reads it, written out as Parquet for DuckDB
-    from scripts.spark_target import spark_relations, spark_session
+    from retention.targets.spark import spark_relations, spark_session
 
     spark_dir, exported = warehouse / "spark", folder / "spark_relations"
     session = spark_session(spark_dir)
@@ -232,8 +231,9 @@ def test_the_spark_build_ran_the_data_tests_and_unit_tests(parity_builds):
 
 def test_the_spark_target_refuses_ml_tables_exported_from_another_input(tmp_path):
     """The marts join the ml tables by customer: scores of another file would be silently wrong."""
-    from scripts.run_warehouse import UsageError, build_info
-    from scripts.spark_target import check_ml_exports
+    from retention.config import UsageError
+    from retention.outputs.exports import build_info
+    from retention.targets.spark import check_ml_exports
 
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     first.write_text("x\n1\n")
@@ -251,8 +251,8 @@ def test_the_spark_target_refuses_ml_tables_exported_from_another_input(tmp_path
 
 
 def test_the_spark_target_without_the_extra_says_how_to_install_it(monkeypatch):
-    import scripts.spark_target as spark_target
-    from scripts.run_warehouse import UsageError
+    import retention.targets.spark as spark_target
+    from retention.config import UsageError
 
     monkeypatch.setattr(spark_target, "_has_module", lambda name: name == "pyspark")
     with pytest.raises(UsageError, match=r"needs dbt-spark, .*make spark-setup"):

@@ -17,14 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-try:  # tests/ as a package
-    from . import oracle
-except ImportError:  # tests/ as a plain directory (pytest's default rootdir-relative import)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import oracle
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_FILE = REPO_ROOT.parent / "shared" / "data" / "online_retail.csv.gz"
+import pandas_oracle as oracle
+from helpers import ONLINE_RETAIL as DATA_FILE
+from helpers import REPO as REPO_ROOT
 
 if not DATA_FILE.exists():
     pytest.skip(

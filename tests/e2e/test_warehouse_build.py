@@ -1,50 +1,13 @@
 """End-to-end: real builds of small files, read back from the DuckDB file."""
 from __future__ import annotations
 
-import csv
-import gzip
-
 import duckdb
 import pandas as pd
 import pytest
 
-from conftest import ONLINE_RETAIL_II, build_warehouse, query, run_build
-
-CANONICAL_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate",
-                    "UnitPrice", "CustomerID", "Country"]
-
-# A small shop worked by hand. Customer 100 orders three times, returns once;
-# customer 200 orders once; the rest is mess that staging must reject with a reason.
-HAND_ROWS = [
-    ["1001", "A1", "MUG", "2", "2024-01-05 10:00:00", "3.50", "100", "France"],
-    ["1001", "B2", "PLATE", "1", "2024-01-05 10:00:00", "10.00", "100", "France"],
-    ["1002", "A1", "MUG", "4", "2024-02-10 11:00:00", "3.50", "100.0", "France"],
-    ["C1003", "A1", "MUG", "-1", "2024-02-12 09:00:00", "3.50", "100", "France"],
-    ["1004", "POST", "POSTAGE", "1", "2024-03-01 12:00:00", "5.00", "100", "France"],
-    ["1004", "B2", "PLATE", "2", "2024-03-01 12:00:00", "10.00", "100", "France"],
-    ["1005", "A1", "MUG", "1", "2024-03-03 08:00:00", "3.50", "200", "Spain"],
-    ["1005", "A1", "MUG", "1", "2024-03-03 08:00:00", "3.50", "200", "Spain"],    # duplicate
-    ["1006", "A1", "MUG", "1", "2024-03-04 08:00:00", "3.50", "", "Spain"],       # no customer
-    ["A1007", "B", "Adjust bad debt", "1", "2024-03-05 08:00:00", "-50", "", ""],  # adjustment
-    ["1008", "A1", "MUG", "two", "2024-03-05 08:00:00", "3.50", "300", "Spain"],  # bad quantity
-    ["1009", "A1", "MUG", "1", "yesterday", "3.50", "300", "Spain"],              # bad date
-    ["1010", "A1", "MUG", "1", "2024-03-06 08:00:00", "£3", "300", "Spain"],      # bad price
-    ["1011", "A1", "MUG", "1.5", "2024-03-06 08:00:00", "3.50", "300", "Spain"],  # fractional qty
-    ["", "A1", "MUG", "1", "2024-03-06 08:00:00", "3.50", "300", "Spain"],        # no invoice
-]
-HAND_REASONS = {8: "duplicate", 9: "missing_customer", 10: "adjustment", 11: "invalid_quantity",
-                12: "invalid_invoice_date", 13: "invalid_unit_price", 14: "invalid_quantity",
-                15: "missing_invoice_no"}
-
-
-def write_csv(path, header, rows, gz=False):
-    opener = gzip.open if gz else open
-    with opener(path, "wt", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
+from helpers import (
+    CANONICAL_HEADER, HAND_REASONS, HAND_ROWS, ONLINE_RETAIL_II, build_warehouse, query, run_build, write_csv,
+)
 
 @pytest.fixture(scope="module")
 def hand_db(tmp_path_factory):
