@@ -72,6 +72,7 @@ __all__ = [
     "gamma_gamma_expected_order_value",
     "score_customers",
     "holdout_check",
+    "fit_and_score",
 ]
 
 #: Minimum number of customers (BG/NBD) / positive-spend repeat buyers
@@ -863,3 +864,26 @@ def holdout_check(
             }
         )
     return pd.DataFrame(rows)
+
+
+def fit_and_score(summary: pd.DataFrame, holdout_summary: pd.DataFrame, *, horizon_days: float = 365,
+                  margin: float = 1.0, annual_discount_rate: float = 0.0, holdout_days: float = 90,
+                  n_jobs: int = 1) -> dict[str, pd.DataFrame]:
+    """Everything the warehouse's CLV step writes, from the BTYD summary as of as_of_date and the
+    summary of the calibration period (with ``holdout_purchases``):
+
+    ``scores`` and ``parameters`` (:func:`score_customers`), and ``holdout_check`` (a BG/NBD fit
+    of the calibration period against the purchases really seen in the holdout). Rows are put in
+    a fixed order first, so the tables are identical build after build; ``n_jobs`` limits the
+    native thread pools for the call.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(n_jobs)):
+        summary = _in_fixed_order(summary)
+        holdout = _in_fixed_order(holdout_summary)
+        scores, parameters = score_customers(summary, horizon_days=horizon_days, margin=margin,
+                                             annual_discount_rate=annual_discount_rate)
+        check = holdout_check(holdout, holdout[["customer_id"]].assign(actual_purchases=holdout["holdout_purchases"]),
+                              holdout_days=holdout_days, fit=fit_bgnbd(holdout))
+    return {"scores": scores, "parameters": parameters, "holdout_check": check}

@@ -16,6 +16,8 @@ SEEDS = REPO / "seeds"
 DEFAULT_WAREHOUSE = REPO / "warehouse"
 DB_NAME = "retention.duckdb"
 DEFAULT_DEMO_ROWS = 300_000
+# The oldest DuckDB that can read a built file (storage_compatibility_version).
+STORAGE_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0")
 # DuckDB may otherwise download an extension it decides it needs: nothing is fetched from the
 # network at build time (profiles.yml sets the same for dbt's connections).
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
@@ -61,4 +63,5 @@ class BuildOptions:
     skip_ml: bool = False
     threads: int = field(default_factory=lambda: int(os.environ.get("RETENTION_THREADS", os.cpu_count() or 2)))
     memory_limit: str = field(default_factory=lambda: os.environ.get("RETENTION_MEMORY_LIMIT", "8GB"))
+    storage_version: str = "v1.4.0"
     verbose: bool = False

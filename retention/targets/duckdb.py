@@ -42,6 +42,7 @@ def dbt_env(prepared: PreparedBuild, building_db: Path, target_dir: Path) -> dic
         "RETENTION_DUCKDB_THREADS": str(options.threads),
         "RETENTION_DBT_THREADS": str(options.threads),
         "RETENTION_MEMORY_LIMIT": options.memory_limit.strip(),
+        "RETENTION_STORAGE_VERSION": options.storage_version,
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(target_dir),
         "DBT_LOG_PATH": str(prepared.warehouse_dir / "logs"),
