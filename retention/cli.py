@@ -116,8 +116,10 @@ def run_build(args: argparse.Namespace, console: Console) -> Path:
         from retention.targets.duckdb import build_duckdb
 
         result = build_duckdb(prepared, console)
-    console.step(f"query it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{result.warehouse}', "
-                 "read_only=True).sql('select * from marts.retention_plan where is_targeted limit 5'))\"")
+    example = ("select * from features.customer_rfm limit 5" if options.skip_ml
+               else "select * from marts.retention_plan where is_targeted limit 5")
+    console.step(f"query it: {sys.executable} -c \"import duckdb; print(duckdb.connect('{result.warehouse}', "
+                 f"read_only=True).sql('{example}'))\"")
     return result.warehouse
 
 

@@ -24,6 +24,8 @@ class PreparedBuild:
     checked: Preflight
     started: float = field(default_factory=time.monotonic)
     timings: dict[str, float] = field(default_factory=dict)
+    # the docs site's fingerprint when this build regenerated it (retention.outputs.docs)
+    docs_fingerprint: str | None = None
 
     @property
     def warehouse_dir(self) -> Path:

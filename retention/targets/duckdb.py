@@ -17,6 +17,7 @@ from pathlib import Path
 from retention.config import DB_NAME, DBT_PROJECT, REPO, UsageError
 from retention.console import Console
 from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
+from retention.outputs.docs import FINGERPRINT_NAME, docs_are_current, docs_fingerprint, write_fingerprint
 from retention.outputs.exports import build_info, export_outputs
 from retention.outputs.summary import built_relations, headline, input_report
 from retention.publish import publish_atomically
@@ -80,8 +81,25 @@ def _run_dbt_build(prepared: PreparedBuild, env: dict, target_dir: Path, buildin
                  if layer.models else " " * 20)
         console.detail(f"{layer.layer:<13} {built}   {layer.tests:>4} tests passed")
     if prepared.options.docs:
-        prepared.timings["dbt docs generate"] = run_dbt(["docs", "generate", "--static", *common], env, log_file,
-                                                        console, "dbt docs")
+        _generate_docs(prepared, common, env, target_dir, building_db, log_file, console)
+
+
+def _generate_docs(prepared: PreparedBuild, common: list[str], env: dict, target_dir: Path, building_db: Path,
+                   log_file: Path, console: Console) -> None:
+    """The docs site from the build's own manifest (--no-compile), unless the previous build's site
+    shows exactly the same project and columns (retention.outputs.docs)."""
+    started = time.monotonic()
+    fingerprint = docs_fingerprint(target_dir / "manifest.json", building_db)
+    docs_dir = prepared.warehouse_dir / "docs"
+    if docs_are_current(docs_dir, fingerprint):
+        prepared.docs_fingerprint = None
+        prepared.timings["docs (unchanged, kept)"] = time.monotonic() - started
+        console.step("dbt docs: the project and the warehouse's columns are those of the previous build's site; kept")
+        return
+    (target_dir / "static_index.html").unlink(missing_ok=True)
+    run_dbt(["docs", "generate", "--static", "--no-compile", *common], env, log_file, console, "dbt docs")
+    prepared.docs_fingerprint = fingerprint
+    prepared.timings["dbt docs generate"] = time.monotonic() - started
 
 
 def _publish_outputs(prepared: PreparedBuild, final_db: Path, console: Console) -> dict[str, Path]:
@@ -158,7 +176,10 @@ def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
     if prepared.options.docs:
         docs_dir = warehouse_dir / "docs"
         docs_dir.mkdir(exist_ok=True)
-        shutil.copyfile(target_dir / "static_index.html", docs_dir / "index.html")
+        if prepared.docs_fingerprint:  # regenerated (None: the previous site is still exact)
+            (docs_dir / FINGERPRINT_NAME).unlink(missing_ok=True)
+            shutil.copyfile(target_dir / "static_index.html", docs_dir / "index.html")
+            write_fingerprint(docs_dir, prepared.docs_fingerprint)
         result.outputs["docs site"] = docs_dir / "index.html"
     result.outputs.update(_publish_outputs(prepared, final_db, console))
     result.outputs["build log"] = log_file
