@@ -158,6 +158,20 @@
 {%- endmacro %}
 
 
+{% macro arg_min(value, key) -%}
+    {#- The value of the row with the smallest key among rows whose value and key are not null. -#}
+    {{- return(adapter.dispatch('arg_min', 'retention')(value, key)) -}}
+{%- endmacro %}
+
+{% macro default__arg_min(value, key) -%}
+    arg_min({{ value }}, {{ key }})
+{%- endmacro %}
+
+{% macro spark__arg_min(value, key) -%}
+    min_by({{ value }}, case when {{ value }} is not null then {{ key }} end)
+{%- endmacro %}
+
+
 {% macro percentile_cont(expression, fraction) -%}
     {#- The interpolated percentile (0-1) of a numeric column. -#}
     {{- return(adapter.dispatch('percentile_cont', 'retention')(expression, fraction)) -}}
