@@ -49,10 +49,11 @@ class _Background:
         return self._result
 
 
-def _identities(files: list[Path], after: _Background | None = None) -> dict[Path, FileIdentity | str]:
-    """Each file's identity, or why it has none (removed, unreadable)."""
-    if after is not None:
-        after.result()  # one hash at a time: the start identities first
+def _identities(files: list[Path], first: _Background | None = None) -> dict[Path, FileIdentity | str]:
+    """Each file's identity, or why it has none (removed, unreadable); after `first` is done (one
+    hash at a time)."""
+    if first is not None:
+        first.result()
     found: dict[Path, FileIdentity | str] = {}
     for path in files:
         try:
@@ -70,6 +71,7 @@ class InputWatch:
         self._stats = {path: os.stat(path) for path in self.files}  # now, before dbt starts
         self._before = _Background(_identities, self.files)
         self._after: _Background | None = None
+        self._compared = False
 
     def node_done(self, unique_id: str, status: str) -> None:
         """For run_dbt's on_result: start the second look once staging read the files; end the
@@ -77,7 +79,7 @@ class InputWatch:
         if self._after is None:
             if unique_id == STAGING_READS and status == "success":
                 self._after = _Background(_identities, self.files, self._before)
-        elif self._after.done():
+        elif self._after.done() and not self._compared:
             self._raise_if_changed()
 
     def check(self) -> None:
@@ -89,6 +91,7 @@ class InputWatch:
 
     def _raise_if_changed(self) -> None:
         before, after = self._before.result(), self._after.result()
+        self._compared = True
         changed = []
         for path in self.files:
             start, end = before[path], after[path]

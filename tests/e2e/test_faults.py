@@ -177,7 +177,7 @@ def test_too_little_space_warns_stops_with_strict_and_otherwise_ends_in_one_mess
         print(strict.stderr)
         assert one_line(strict.stderr) == one_line(
             f"error: only 20.0 MB free on the filesystem of '{folder}', and a build of 16 rows needs about 40.0 MB "
-            "(40 MB + 64 bytes per input row, or 1.25 x the previous build's outputs, whichever is larger). Fix: "
+            "(40 MB + 80 bytes per input row, or 1.25 x the previous build's outputs, whichever is larger). Fix: "
             "free space there, or build into a folder on another filesystem with --warehouse-dir DIR. (--strict: "
             "stopped before the build; the previous warehouse is untouched)")
         assert not (folder / "retention.duckdb.building").exists() and not (folder / "dbt_target").exists()

@@ -2,7 +2,7 @@
 as a person writes them."""
 from __future__ import annotations
 
-from retention.disk import FIXED_BYTES, BYTES_PER_ROW, human, is_no_space, path_in, space_needed
+from retention.disk import human, is_no_space, path_in, space_needed
 
 
 def test_a_full_disk_is_recognised_in_every_form_dbt_and_duckdb_report_it():
@@ -17,12 +17,16 @@ def test_a_full_disk_is_recognised_in_every_form_dbt_and_duckdb_report_it():
     assert human(0) == "0 B" and human(5_700_000) == "5.7 MB" and human(1_250_000_000) == "1.2 GB"
 
 
+def sized(path, size: int) -> None:
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(size)                                                               # sparse: no disk used
+
+
 def test_the_space_rule_is_the_larger_of_the_row_estimate_and_the_previous_outputs(tmp_path):
-    assert space_needed(1_000_000, tmp_path) == FIXED_BYTES + BYTES_PER_ROW * 1_000_000       # no previous build
-    (tmp_path / "retention.duckdb").write_bytes(b"\0" * 40_000_000)
-    (tmp_path / "exports").mkdir()
-    (tmp_path / "exports" / "plan.csv").write_bytes(b"\0" * 8_000_000)
-    (tmp_path / "logs").mkdir()
-    (tmp_path / "logs" / "build.log").write_bytes(b"\0" * 5_000_000)                        # not an output
-    assert space_needed(10, tmp_path) == int(1.25 * 48_000_000)
-    assert space_needed(10_000_000, tmp_path) == FIXED_BYTES + BYTES_PER_ROW * 10_000_000
+    assert space_needed(1_000_000, tmp_path) == 40_000_000 + 80 * 1_000_000                 # no previous build
+    sized(tmp_path / "retention.duckdb", 40_000_000)
+    sized(tmp_path / "exports" / "plan.csv", 8_000_000)
+    sized(tmp_path / "logs" / "build.log", 5_000_000)                                       # not an output
+    assert space_needed(10, tmp_path) == 60_000_000                                        # 1.25 x 48 MB
+    assert space_needed(10_000_000, tmp_path) == 840_000_000                               # 40 MB + 800 MB
