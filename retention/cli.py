@@ -59,6 +59,11 @@ def _build_parser(sub) -> None:
     run.add_argument("--storage-version", choices=STORAGE_VERSIONS, default="v1.4.0", metavar="VERSION",
                      help="the oldest DuckDB that must read the file: v1.4.0 (default: DuckDB 1.4 and later) "
                           "or v1.0.0-v1.3.0 for BI drivers with an older DuckDB (writes about a third slower)")
+    run.add_argument("--temp-dir", metavar="DIR", help="where DuckDB spills past --memory-limit (default: "
+                     "retention.duckdb.building.tmp in the warehouse folder)")
+    run.add_argument("--strict", action="store_true",
+                     help="stop before the build, instead of warning, when the free disk space is below what it "
+                          "needs (the rule is in the README, 'What a nightly build does when something goes wrong')")
     run.add_argument("--verbose", action="store_true", help="print dbt's own log as it runs (always in logs/build.log)")
 
 
@@ -98,16 +103,18 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         column_map=tuple(args.column_map), encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,
         demo_rows=args.demo_rows, docs=not args.no_docs, report=not args.no_report, skip_ml=args.skip_ml,
         threads=args.threads, memory_limit=args.memory_limit, storage_version=args.storage_version,
-        verbose=args.verbose)
+        temp_dir=Path(args.temp_dir).resolve() if args.temp_dir else None, strict=args.strict, verbose=args.verbose)
 
 
 def run_build(args: argparse.Namespace, console: Console) -> Path:
-    from retention.publish import build_lock
+    from retention.publish import build_lock, check_folder
     from retention.targets import prepare
 
     options = _options(args)
-    options.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(options.warehouse_dir):
+    check_folder(options.warehouse_dir)
+    with build_lock(options.warehouse_dir) as stale:
+        if stale:
+            console.step(f"note: {stale}")
         prepared = prepare(options, console)
         if args.target == "spark":
             from retention.targets.spark import build_spark
@@ -176,5 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         console.clear_progress()
         print("error: interrupted; the previous warehouse is untouched.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a full disk outside a build (demo-data, report, export): no traceback
+        from retention.disk import is_no_space, path_in
+
+        if not is_no_space(exc):
+            raise
+        console.clear_progress()
+        path = getattr(exc, "filename", None) or path_in(str(exc)) or getattr(args, "output", None)
+        print(f"error: no space left on device{f' writing {path!r}' if path else ''} ({str(exc).splitlines()[0]}). "
+              "Fix: free space there, or write to another filesystem (--warehouse-dir DIR, --output PATH).",
+              file=sys.stderr)
+        return 2
     console.repeat_warnings()
     return 0

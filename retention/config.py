@@ -64,4 +64,6 @@ class BuildOptions:
     threads: int = field(default_factory=lambda: int(os.environ.get("RETENTION_THREADS", os.cpu_count() or 2)))
     memory_limit: str = field(default_factory=lambda: os.environ.get("RETENTION_MEMORY_LIMIT", "8GB"))
     storage_version: str = "v1.4.0"
+    temp_dir: Path | None = None
+    strict: bool = False
     verbose: bool = False
