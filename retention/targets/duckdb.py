@@ -105,7 +105,7 @@ def _publish_outputs(prepared: PreparedBuild, final_db: Path, console: Console) 
 
 
 def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> None:
-    report = input_report(final_db, len(prepared.files) > 1, prepared.dbt_vars.get("as_of_date") or None)
+    report = input_report(final_db, len(prepared.checked.rows) > 1, prepared.dbt_vars.get("as_of_date") or None)
     console.step("input rows (file: raw -> clean):")
     for name, raw, clean in report.files:
         console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
