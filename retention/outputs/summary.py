@@ -21,6 +21,7 @@ class InputReport:
     reasons: list[tuple[str, int, str]] = field(default_factory=list)
     overlaps: list[tuple[str, str, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _reasons(con) -> list[tuple[str, int, str]]:
@@ -68,6 +69,9 @@ def input_report(db: Path, several_files: bool, as_of_date: str | None) -> Input
                 where copy.source_file <> first.source_file
                 group by 1, 2 order by 1, 2""").fetchall()
         last_clean = con.execute("select max(invoice_date) from staging.stg_transactions").fetchone()[0]
+        report.warnings = [row[0] for row in con.execute(
+            "select message from staging.input_warnings where warning_kind = 'rejected_rows' "
+            "order by warning_id").fetchall()]
     finally:
         con.close()
     names = {reason for reason, _, _ in report.reasons}

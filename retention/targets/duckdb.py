@@ -117,6 +117,8 @@ def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> 
         console.step(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
     for note in report.notes:
         console.step(f"note: {note}")
+    for warning in report.warnings:  # staging.input_warnings: shown with the closing warnings
+        console.warn(warning, now=False)
 
 
 def _print_built(prepared: PreparedBuild, result: BuildResult, console: Console) -> None:
