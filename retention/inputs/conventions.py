@@ -73,6 +73,11 @@ class Reading:
     warnings: list[str] = field(default_factory=list)
 
 
+def many(count: int, noun: str) -> str:
+    """'1 value', '2 values', '1,234 values'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -178,24 +183,24 @@ def decide_dates(evidence: Evidence, column: str, configured: dict) -> Reading:
     if chosen and settled and chosen != settled:
         raise UsageError(
             f"{evidence.files(kind)}, column '{column}': dates are set to be read {chosen} ({how}), but "
-            f"{count:,} values can only be "
+            f"{many(count, 'value')} can only be "
             f"{settled}, e.g. {evidence.shown(kind)}; read {chosen} they would be misread or rejected.\n"
             f"  Fix: --date-format {settled} (var invoice_date_convention; explicit formats go in var "
             "invoice_date_formats), or leave the option out: the convention is read from the data.")
     if chosen:
-        agree = f"the data agree ({count:,} values can only be {settled})" if settled else "no value settles it"
+        agree = f"the data agree ({many(count, 'value')} can only be {settled})" if settled else "no value settles it"
         if settled or either:
             reading.notes.append(f"dates: {chosen} as configured; {agree}")
         return reading
     if settled:
         reading.dbt_vars["invoice_date_convention"] = settled
-        reading.notes.append(f"dates: {settled}, read from the data ({count:,} values such as "
+        reading.notes.append(f"dates: {settled}, read from the data ({many(count, 'value')} such as "
                              f"{evidence.shown(kind)} can only be {settled}; none {OTHER[settled]})")
         return reading
     if either:
         default = project_vars()["invoice_date_convention"]
         reading.warnings.append(
-            f"{either:,} dates in column '{column}' of {evidence.files('either')} such as "
+            f"{many(either, 'date')} in column '{column}' of {evidence.files('either')} such as "
             f"{evidence.shown('either')} could be day-first or "
             f"month-first, and no value settles it: they are read {default} (the default). If they are "
             f"{OTHER[default]}, build with --date-format {OTHER[default]} (var invoice_date_convention).")
@@ -211,12 +216,12 @@ def decide_decimals(evidence: Evidence, columns: list[str], configured: str | No
     if configured == "," and point and not comma:
         raise UsageError(
             f"{evidence.files('point')}, columns {where}: numbers are set to be read with a decimal comma (--decimal-separator ','), but "
-            f"{point:,} values use a decimal point, e.g. {evidence.shown('point')}, and none a decimal comma. "
+            f"{many(point, 'value')} use a decimal point, e.g. {evidence.shown('point')}, and none a decimal comma. "
             "Fix: leave out --decimal-separator (or give '.').")
     if configured == "." and comma and not point:
         raise UsageError(
             f"{evidence.files('comma')}, columns {where}: numbers are set to be read with a decimal point (--decimal-separator '.'), but "
-            f"{comma:,} values use a decimal comma, e.g. {evidence.shown('comma')}, and none a decimal point. "
+            f"{many(comma, 'value')} use a decimal comma, e.g. {evidence.shown('comma')}, and none a decimal point. "
             "Fix: --decimal-separator ',' (or leave the option out: the separator is read from the data).")
     separator = configured or ("," if comma and not point else ".")
     other, other_kind = ("comma", "either_point") if separator == "." else ("point", "either_comma")
@@ -229,19 +234,19 @@ def decide_decimals(evidence: Evidence, columns: list[str], configured: str | No
             "thousands separator). Fix: export the numbers again with one decimal separator and no thousands "
             "separators.")
     if separator == "," and not configured:
-        reading.notes.append(f"numbers: decimal comma, read from the data ({comma:,} values such as "
+        reading.notes.append(f"numbers: decimal comma, read from the data ({many(comma, 'value')} such as "
                              f"{evidence.shown('comma')}; none with a decimal point)")
     if evidence.n(other):
         kind_name = SEPARATOR_NAMES["," if other == "comma" else "."]
         reading.warnings.append(
-            f"{evidence.n(other):,} numbers in {where} of {evidence.files(other)} use a {kind_name} (e.g. {evidence.shown(other)}) while "
+            f"{many(evidence.n(other), 'number')} in {where} of {evidence.files(other)} use a {kind_name} (e.g. {evidence.shown(other)}) while "
             f"{evidence.n('comma' if other == 'point' else 'point'):,} use a {SEPARATOR_NAMES[separator]}: they are "
             f"read with a {SEPARATOR_NAMES[separator]}, so those rows are rejected (invalid_quantity or "
             f"invalid_unit_price, their text kept). If the {kind_name} is right, build with "
             f"--decimal-separator '{',' if other == 'comma' else '.'}'.")
     elif separator == "." and either_point and not configured:
         reading.warnings.append(
-            f"{either_point:,} numbers in {where} of {evidence.files('either_point')} such as {evidence.shown('either_point')} are read as decimals "
+            f"{many(either_point, 'number')} in {where} of {evidence.files('either_point')} such as {evidence.shown('either_point')} are read as decimals "
             "(1.234 as one point two three four); no value says whether the dot is a decimal or a thousands "
             "separator. If it groups thousands, build with --decimal-separator ','.")
     if separator != project_vars()["decimal_separator"]:

@@ -35,20 +35,36 @@ def _configured_dates(dbt_vars: dict) -> dict:
     return {k: dbt_vars[k] for k in ("invoice_date_convention", "invoice_date_formats") if dbt_vars.get(k)}
 
 
-def _resolve_layout(path: Path, found: list[str], dbt_vars: dict, notes: list[str]) -> tuple[dict, dict]:
-    """(column map to check the files with, refund marker) from --preset or the header, and
-    --column-map on top."""
+@dataclass
+class Layout:
+    """How a file's columns are found: the column map (--column-map, and an asked-for preset,
+    which must match), the aliases (a detected preset's names first) and the refund marker."""
+
+    column_map: dict
+    aliases: dict
+    marker: dict
+    preset: str | None = None
+
+
+def _resolve_layout(found: list[str], dbt_vars: dict, notes: list[str]) -> Layout:
+    """The layout of a file from --preset or its header, with --column-map on top."""
     presets = dbt_vars.get("column_presets") or project_vars()["column_presets"]
+    aliases = dbt_vars.get("column_aliases") or project_vars()["column_aliases"]
     name, detected = choose_preset(dbt_vars.get("preset"), found, presets)
     preset = presets.get(name) if name else None
-    column_map = {**(preset["columns"] if preset else {}), **(dbt_vars.get("column_map") or {})}
+    user_map = dict(dbt_vars.get("column_map") or {})
+    if preset and detected:   # the preset's spelling first, the aliases still apply
+        aliases = {key: [preset["columns"][key]] + list(aliases.get(key, [])) for key in canonical_columns()}
+        column_map = user_map
+    else:
+        column_map = {**(preset["columns"] if preset else {}), **user_map}
     marker = refund_marker(preset, found) if preset else dict(dbt_vars.get("refund_marker") or {})
     if name:
         how = "detected from the header" if detected else "--preset"
         refunds = (f"; orders whose {marker['column']} is {' or '.join(marker['values'])} count as cancelled"
                    if marker else "")
         notes.append(f"columns: the {name} layout ({how}){refunds}")
-    return column_map, marker
+    return Layout(column_map, aliases, marker, None if detected else name)
 
 
 def _check_same_header(first: tuple[Path, dict[str, str]], path: Path, mapping: dict[str, str]) -> None:
@@ -68,20 +84,19 @@ def preflight(files: list[Path], dbt_vars: dict, names: dict[str, str] | None = 
         raise UsageError("the transactions files mix Parquet and CSV: "
                          + ", ".join(f"'{names.get(str(p), p.name)}'" for p in files)
                          + ". Fix: give files of one kind (convert the others first).")
-    aliases = dbt_vars.get("column_aliases") or project_vars()["column_aliases"]
     encoding, delimiter = dbt_vars.get("csv_encoding"), dbt_vars.get("csv_delimiter")
     rows: dict[Path, int] = {}
     notes: list[str] = []
     first: tuple[Path, dict[str, str]] | None = None
     dates, numbers = conventions.Evidence(), conventions.Evidence()
-    column_map, marker = {}, {}
+    layout: Layout | None = None
     for path in files:
         check_file(path)
         types = describe_file(path, encoding, delimiter)
         shown = names.get(str(path), str(path))
-        if first is None:
-            column_map, marker = _resolve_layout(Path(shown), list(types), dbt_vars, notes)
-        mapping = check_columns(Path(shown), list(types), column_map, aliases, dbt_vars.get("preset"))
+        if layout is None:
+            layout = _resolve_layout(list(types), dbt_vars, notes)
+        mapping = check_columns(Path(shown), list(types), layout.column_map, layout.aliases, layout.preset)
         if first is None:
             first = (Path(shown), mapping)
         else:
@@ -92,7 +107,7 @@ def preflight(files: list[Path], dbt_vars: dict, names: dict[str, str] | None = 
                                                        number_columns), encoding)
         rows[path] = row["row_count"]
         conventions.collect(row, Path(shown).name, date_column is not None, len(number_columns), dates, numbers)
-    decided: dict = {"refund_marker": marker} if marker else {}
+    decided: dict = {"refund_marker": layout.marker} if layout.marker else {}
     date_reading = conventions.decide_dates(dates, first[1]["invoice_date"], _configured_dates(dbt_vars))
     number_reading = conventions.decide_decimals(numbers, [first[1]["quantity"], first[1]["unit_price"]],
                                                  dbt_vars.get("decimal_separator"))
@@ -119,9 +134,8 @@ def _sheet_problem(header: list[str], rows: int, dbt_vars: dict) -> str | None:
     if not header:
         return "empty"
     try:
-        column_map, _ = _resolve_layout(Path("sheet"), header, dbt_vars, [])
-        check_columns(Path("sheet"), header, column_map, dbt_vars.get("column_aliases")
-                      or project_vars()["column_aliases"], dbt_vars.get("preset"))
+        layout = _resolve_layout(header, dbt_vars, [])
+        check_columns(Path("sheet"), header, layout.column_map, layout.aliases, layout.preset)
     except UsageError as exc:
         missing = [line.split(":")[0].strip(" -") for line in str(exc).splitlines() if line.startswith("  - ")]
         if len(missing) == len(canonical_columns()):

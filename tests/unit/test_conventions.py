@@ -40,7 +40,7 @@ def test_a_value_that_can_only_be_day_first_settles_the_file(tmp_path):
     assert checked.warnings == []
     (note,) = [n for n in checked.notes if n.startswith("dates:")]
     # 13/12/2010 is the one value that settles it; 01/12/2010 and 05/01/2011 could be either
-    assert "day-first, read from the data (1 values such as '13/12/2010 09:00'" in note
+    assert "day-first, read from the data (1 value such as '13/12/2010 09:00'" in note
 
 
 def test_a_value_that_can_only_be_month_first_settles_the_file(tmp_path):
@@ -79,7 +79,7 @@ def test_a_configured_convention_the_data_contradict_stops_the_build(tmp_path):
     with pytest.raises(UsageError) as info:
         check(tmp_path, DAY_FIRST, invoice_date_convention="month-first")
     text = str(info.value)
-    assert "set to be read month-first" in text and "1 values can only be day-first" in text
+    assert "set to be read month-first" in text and "1 value can only be day-first" in text
     assert "Fix: --date-format day-first" in text
     with pytest.raises(UsageError, match="set to be read day-first"):
         check(tmp_path, MONTH_FIRST, invoice_date_formats=["%d/%m/%Y %H:%M"])
@@ -125,7 +125,7 @@ def test_decimal_commas_among_decimal_points_are_rejected_with_a_warning(tmp_pat
     checked = check(tmp_path, ["2011-01-01"] * 3, ["3,50", "2.55", "1,234.50"])
     assert "decimal_separator" not in checked.dbt_vars
     (warning,) = checked.warnings
-    assert "1 numbers in 'Quantity' and 'UnitPrice' of transactions file 'shop.csv' use a decimal comma" in warning
+    assert "1 number in 'Quantity' and 'UnitPrice' of transactions file 'shop.csv' use a decimal comma" in warning
     assert "--decimal-separator ','" in warning
 
 
