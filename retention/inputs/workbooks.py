@@ -65,21 +65,28 @@ class Workbook:
 
 
 def cell_text(value) -> str | None:
-    """The text of a cell as a person sees it (None for an empty cell)."""
-    if value is None or value == "":
+    """The text of a cell as a person sees it (None for an empty cell). The common types are
+    tested first: this runs once per cell."""
+    kind = type(value)
+    if kind is str:
+        return value or None
+    if kind is float:
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if value is None:
         return None
-    if isinstance(value, bool):
+    if kind is int:
+        return str(value)
+    if kind is dt.datetime:
+        if value.microsecond:
+            value = _round_to_millisecond(value)
+            if value.microsecond:
+                return value.isoformat(sep=" ", timespec="milliseconds")
+        return value.isoformat(sep=" ", timespec="seconds")
+    if kind is bool:
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        value = _round_to_millisecond(value)
-        return value.strftime("%Y-%m-%d %H:%M:%S") + (f".{value.microsecond // 1000:03d}" if value.microsecond else "")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d 00:00:00")
-    if isinstance(value, dt.time):
+    if kind is dt.date:
+        return value.isoformat() + " 00:00:00"
+    if kind is dt.time:
         return value.strftime("%H:%M:%S")
     return str(value)
 
@@ -196,7 +203,7 @@ def _write_sheet(rows, target: Path) -> tuple[list[str], int]:
             if any(cell_text(v) is not None for v in row):
                 header = column_names(_trim_trailing_empty(row))
             continue
-        texts = [cell_text(v) for v in row[:len(header)]]
+        texts = list(map(cell_text, row[:len(header)]))
         if all(t is None for t in texts):
             continue  # an empty row: nothing to read
         batch.append(texts + [None] * (len(header) - len(texts)))

@@ -24,6 +24,8 @@ class PreparedBuild:
     checked: Preflight
     started: float = field(default_factory=time.monotonic)
     timings: dict[str, float] = field(default_factory=dict)
+    # what dbt reads: the files, with a workbook's sheets replaced by their cached Parquet files
+    read_files: list[Path] = field(default_factory=list)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -75,7 +77,7 @@ def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
         dbt_vars["source_file_names"] = dict(inputs.names)
     if checked.warnings:
         dbt_vars["preflight_warnings"] = list(checked.warnings)
-    prepared = PreparedBuild(options, files, dbt_vars, checked, started)
+    prepared = PreparedBuild(options, files, dbt_vars, checked, started, read_files=list(inputs.files))
     prepared.timings["preflight"] = time.monotonic() - started
     shown = ", ".join(str(p) for p in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     console.step(f"input: {shown} ({checked.total_rows:,} rows; checked in {prepared.timings['preflight']:.1f}s)")

@@ -22,7 +22,7 @@ def sheets_and_files(tmp_path_factory):
     })
     proc = run_build(book, folder / "wh_book", "--skip-ml")
     # the CSV files hold the text a person sees in the cells (3.5, not 3.50; 100, not 100.0)
-    frames = {name: pd.read_excel(book, sheet_name=name, dtype=str) for name in ("Jan-Feb", "Feb-Mar")}
+    frames = {name: pd.read_excel(book, sheet_name=name, dtype=str, engine="openpyxl") for name in ("Jan-Feb", "Feb-Mar")}
     csvs = []
     for name, frame in frames.items():
         frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], errors="coerce").dt.strftime(
