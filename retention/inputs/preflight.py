@@ -58,7 +58,12 @@ def _resolve_layout(found: list[str], dbt_vars: dict, notes: list[str]) -> Layou
         column_map = user_map
     else:
         column_map = {**(preset["columns"] if preset else {}), **user_map}
-    marker = refund_marker(preset, found) if preset else dict(dbt_vars.get("refund_marker") or {})
+    marker = refund_marker(preset, found) if preset else {}
+    if dbt_vars.get("refund_marker"):   # set by hand: its column must be in the file
+        marker = refund_marker({"refund_marker": dbt_vars["refund_marker"]}, found)
+        if not marker:
+            raise UsageError(f"var refund_marker names the column '{dbt_vars['refund_marker']['column']}', which the "
+                             f"file does not have (it has: {', '.join(found)}). Fix: name one of its columns.")
     if name:
         how = "detected from the header" if detected else "--preset"
         refunds = (f"; orders whose {marker['column']} is {' or '.join(marker['values'])} count as cancelled"

@@ -187,3 +187,14 @@ def test_a_near_miss_header_keeps_the_did_you_mean_help(tmp_path):
     # without --preset the header matches no layout: the aliases' help, as before
     with pytest.raises(UsageError, match="Did you mean"):
         preflight([source], {})
+
+
+def test_a_refund_marker_set_by_hand_must_name_a_column_of_the_file(tmp_path):
+    marker = {"column": "Order Status", "values": ["refunded"]}
+    plain = write_csv(tmp_path / "plain.csv", CANONICAL_HEADER, HAND_ROWS)
+    with pytest.raises(UsageError, match="var refund_marker names the column 'Order Status'"):
+        preflight([plain], {"refund_marker": marker})
+    marked = write_csv(tmp_path / "marked.csv", CANONICAL_HEADER + ["order_status"],
+                       [r + ["refunded" if i == 0 else ""] for i, r in enumerate(HAND_ROWS)])
+    assert preflight([marked], {"refund_marker": marker}).dbt_vars["refund_marker"] == {
+        "column": "order_status", "values": ["refunded"]}
