@@ -239,7 +239,8 @@ def decide_decimals(evidence: Evidence, columns: list[str], configured: str | No
     if evidence.n(other):
         kind_name = SEPARATOR_NAMES["," if other == "comma" else "."]
         reading.warnings.append(
-            f"{many(evidence.n(other), 'number')} in {where} of {evidence.files(other)} use a {kind_name} (e.g. {evidence.shown(other)}) while "
+            f"{many(evidence.n(other), 'number')} in {where} of {evidence.files(other)} "
+            f"{'uses' if evidence.n(other) == 1 else 'use'} a {kind_name} (e.g. {evidence.shown(other)}) while "
             f"{evidence.n('comma' if other == 'point' else 'point'):,} use a {SEPARATOR_NAMES[separator]}: they are "
             f"read with a {SEPARATOR_NAMES[separator]}, so those rows are rejected (invalid_quantity or "
             f"invalid_unit_price, their text kept). If the {kind_name} is right, build with "

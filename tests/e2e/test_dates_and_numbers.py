@@ -96,15 +96,6 @@ def test_the_same_text_in_parquet_builds_the_same_tables(european_build, tmp_pat
         pd.testing.assert_frame_equal(a, b)
 
 
-def test_preflight_warnings_are_kept_in_input_warnings(tmp_path):
-    rows = [r for r in HAND_ROWS[:7]]
-    rows = [r[:4] + [pd.Timestamp(r[4]).strftime("%m/%d/%Y %H:%M")] + r[5:] for r in rows]   # days 1-12 only
-    db = build_warehouse(write_csv(tmp_path / "ambiguous.csv", CANONICAL_HEADER, rows), tmp_path / "wh", "--skip-ml")
-    reading = query(db, "select message from staging.input_warnings where warning_kind = 'input_reading'")
-    (message,) = reading.message
-    assert "could be day-first or month-first, and no value settles it: they are read month-first" in message
-
-
 @pytest.mark.parametrize("dates, args, fragments", [
     (["25/01/2024 10:00", "01/25/2024 10:00"], [], ["dates of both conventions", "'25/01/2024 10:00'",
                                                     "'01/25/2024 10:00'", "InvoiceDate", "--date-format"]),

