@@ -29,11 +29,18 @@ def _build_parser(sub) -> None:
     )
     inputs = p.add_argument_group("input")
     inputs.add_argument("--transactions", action="append", default=None, metavar="PATH",
-                        help="CSV, CSV.gz or Parquet file; repeat it (or give a quoted glob such as 'exports/*.csv') "
+                        help="CSV, CSV.gz, Parquet or spreadsheet (.xlsx, .xls: every sheet with the columns) file; repeat it (or give a quoted glob such as 'exports/*.csv') "
                              "for several files, read as one (rows repeated across files kept once); default: env "
                              "TRANSACTIONS, else the demo data")
     inputs.add_argument("--column-map", action="append", default=[], metavar="NAME=COLUMN",
                         help="your column for a canonical one, e.g. customer_id='Client No'")
+    inputs.add_argument("--preset", metavar="NAME",
+                        help="a known export layout: uci, uci2, shopify, woocommerce (default: detected from the header)")
+    inputs.add_argument("--date-format", metavar="FORMAT",
+                        help="day-first, month-first or a strptime format such as '%%d.%%m.%%Y %%H:%%M' "
+                             "(default: read from the data; month-first when no value settles it)")
+    inputs.add_argument("--decimal-separator", metavar="CHAR",
+                        help="'.' or ',' in Quantity and UnitPrice (default: read from the data)")
     inputs.add_argument("--encoding", metavar="NAME", help="encoding of CSV files: utf-8 (default), latin-1 or utf-16")
     inputs.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter, e.g. ';' or tab (default: detected)")
     inputs.add_argument("--demo-rows", type=int, default=DEFAULT_DEMO_ROWS, metavar="N",
@@ -100,7 +107,8 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         transactions=tuple(args.transactions or ()), warehouse_dir=Path(args.warehouse_dir).resolve(),
         as_of_date=args.as_of_date, churn_horizon_days=args.churn_horizon_days,
         snapshot_cadence_days=args.snapshot_cadence_days, snapshot_count=args.snapshot_count,
-        column_map=tuple(args.column_map), encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,
+        column_map=tuple(args.column_map), preset=args.preset, date_format=args.date_format,
+        decimal_separator=args.decimal_separator, encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,
         demo_rows=args.demo_rows, docs=not args.no_docs, report=not args.no_report, skip_ml=args.skip_ml,
         threads=args.threads, memory_limit=args.memory_limit, storage_version=args.storage_version,
         temp_dir=Path(args.temp_dir).resolve() if args.temp_dir else None, strict=args.strict, verbose=args.verbose)

@@ -54,6 +54,9 @@ class BuildOptions:
     snapshot_cadence_days: int | None = None
     snapshot_count: int | None = None
     column_map: tuple[str, ...] = ()
+    preset: str | None = None
+    date_format: str | None = None
+    decimal_separator: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
     vars_text: str | None = None

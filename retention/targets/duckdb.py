@@ -246,7 +246,7 @@ def _check_space(prepared: PreparedBuild, console: Console) -> None:
 
 
 def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> None:
-    report = input_report(final_db, len(prepared.files) > 1, prepared.dbt_vars.get("as_of_date") or None)
+    report = input_report(final_db, len(prepared.checked.rows) > 1, prepared.dbt_vars.get("as_of_date") or None)
     console.step("input rows (file: raw -> clean):")
     for name, raw, clean in report.files:
         console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
@@ -258,6 +258,8 @@ def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> 
         console.step(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
     for note in report.notes:
         console.step(f"note: {note}")
+    for warning in report.warnings:  # staging.input_warnings: shown with the closing warnings
+        console.warn(warning, now=False)
 
 
 def _print_built(prepared: PreparedBuild, result: BuildResult, console: Console) -> None:

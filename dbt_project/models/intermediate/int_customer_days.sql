@@ -19,8 +19,13 @@ line_days as (
     select
         transactions.customer_id,
         transactions.invoice_date as activity_date,
-        sum(transactions.line_amount) as net_amount,
+        -- a line of an order the export marks refunded is sold and returned (net 0), as a
+        -- cancelled Online Retail order is its invoice plus a C invoice reversing it
+        sum(transactions.line_amount)
+            - sum(case when transactions.is_refunded then transactions.line_amount else 0 end)
+            as net_amount,
         -sum(case when transactions.quantity < 0 then transactions.line_amount else 0 end)
+            + sum(case when transactions.is_refunded then transactions.line_amount else 0 end)
             as returned_amount
     from transactions
     cross join parameters
