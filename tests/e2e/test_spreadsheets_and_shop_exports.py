@@ -26,8 +26,9 @@ def sheets_and_files(tmp_path_factory):
     csvs = []
     for name, frame in frames.items():   # dates as UCI's CSV export writes them: 1/5/2024 10:00
         stamps = pd.to_datetime(frame["InvoiceDate"], errors="coerce")
-        us = stamps.dt.month.astype("string") + "/" + stamps.dt.day.astype("string") + "/" \
-            + stamps.dt.year.astype("string") + " " + stamps.dt.strftime("%H:%M")
+        part = {unit: getattr(stamps.dt, unit).astype("Int64").astype("string")   # 2, not 2.0 beside a NaT
+                for unit in ("month", "day", "year")}
+        us = part["month"] + "/" + part["day"] + "/" + part["year"] + " " + stamps.dt.strftime("%H:%M")
         frame["InvoiceDate"] = us.fillna(frame["InvoiceDate"])
         csvs.append(folder / f"{name}.csv")
         frame.to_csv(csvs[-1], index=False)
