@@ -19,7 +19,7 @@ from retention.console import Console
 from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
 from retention.outputs.exports import build_info, export_outputs
 from retention.outputs.summary import built_relations, headline, input_report
-from retention.publish import publish_atomically
+from retention.publish import model_folder, new_build_id, prune_model_folders, publish_atomically, published_build_id
 from retention.targets import PreparedBuild
 
 
@@ -32,11 +32,14 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def dbt_env(prepared: PreparedBuild, building_db: Path, target_dir: Path) -> dict[str, str]:
-    """The environment of the dbt subprocess (profiles.yml reads these)."""
+def dbt_env(prepared: PreparedBuild, building_db: Path, target_dir: Path, build_id: str) -> dict[str, str]:
+    """The environment of the dbt subprocess (profiles.yml reads these; the Python models save the
+    fitted models of build `build_id` to RETENTION_MODELS_DIR)."""
     options = prepared.options
     return {
         **os.environ,
+        "RETENTION_BUILD_ID": build_id,
+        "RETENTION_MODELS_DIR": str(model_folder(prepared.warehouse_dir, build_id)),
         "RETENTION_DUCKDB_PATH": str(building_db),
         "RETENTION_REPO_DIR": str(REPO),
         "RETENTION_DUCKDB_THREADS": str(options.threads),
@@ -149,10 +152,18 @@ def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
     log_file = warehouse_dir / "logs" / "build.log"
     log_file.parent.mkdir(exist_ok=True)
     log_file.write_text("")
-    env = dbt_env(prepared, building_db, target_dir)
-    _run_dbt_build(prepared, env, target_dir, building_db, log_file, console)
+    previous_id = published_build_id(final_db)
+    build_id = new_build_id()
+    env = dbt_env(prepared, building_db, target_dir, build_id)
+    try:
+        _run_dbt_build(prepared, env, target_dir, building_db, log_file, console)
+    except BaseException:
+        shutil.rmtree(model_folder(warehouse_dir, build_id), ignore_errors=True)
+        raise
 
     publish_atomically(building_db, final_db)
+    # a server may still be moving from the previous build to this one: keep both folders
+    prune_model_folders(warehouse_dir, keep={build_id, previous_id})
     result = BuildResult(final_db, timings=prepared.timings)
     if prepared.options.docs:
         docs_dir = warehouse_dir / "docs"
