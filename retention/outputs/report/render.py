@@ -27,6 +27,10 @@ from retention.outputs.report.sections import (
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "templates/report.html.j2"
+# The report's sections, in order: one template each in templates/sections/ (the served dashboard
+# includes the same ones).
+SECTIONS = ("overview", "insights", "trend", "cohorts", "segments", "decisions", "plan", "campaigns", "model",
+            "customers")
 DIMENSION_TITLES = {"rfm_segment": "RFM segments", "cluster": "Behavioural clusters", "quadrant": "Decision quadrants"}
 ALERT_KEYS = ("customer_id", "country", "rfm_segment", "previous_rfm_segment", "churn_probability",
               "previous_churn_probability", "value_if_retained", "expected_incremental_profit", "last_order_date",
@@ -135,7 +139,7 @@ def make_environment() -> jinja2.Environment:
 
 
 def render_html(context: dict) -> str:
-    return make_environment().get_template(TEMPLATE).render(**context)
+    return make_environment().get_template(TEMPLATE).render(sections=SECTIONS, **context)
 
 
 def render_report(db_path: str | Path, output_path: str | Path) -> Path:
