@@ -69,7 +69,7 @@
     var box = byId("filter-error");
     if (!err) { box.hidden = true; return; }
     box.hidden = false;
-    text(box, (err.field ? err.field + ": " : "") + err.message);
+    text(box, err.message);  // the message names the field
   }
 
   var seq = 0;
@@ -316,8 +316,9 @@
       .catch(function (e) {
         var err = byId("s-error");
         err.hidden = false;
-        text(err, (e.field ? e.field + ": " : "") + e.message);
-        text(byId("s-probability"), "—");
+        text(err, e.message);  // names the field, e.g. "features.r_score: ..."
+        ["s-probability", "s-band", "s-cluster"].forEach(function (id) { text(byId(id), "—"); });
+        clear(byId("s-drivers"));
       });
   }
   scoreForm.addEventListener("submit", function (e) { e.preventDefault(); score(); });
