@@ -127,3 +127,14 @@ def test_invalid_inputs_raise():
         segment_customers(data.drop(columns="monetary"))
     with pytest.raises(ValueError, match="one row per customer_id"):
         segment_customers(pd.concat([data, data.head(1)]))
+
+
+def test_the_saved_segment_model_assigns_the_clusters_it_wrote(blobs):
+    """What the build persists (result.model) gives every customer the same cluster and name."""
+    import pickle
+
+    data, _, result = blobs
+    model = pickle.loads(pickle.dumps(result.model))
+    again = model.assign(data).set_index("customer_id").loc[result.assignments["customer_id"]]
+    assert again["cluster_id"].tolist() == result.assignments["cluster_id"].tolist()
+    assert again["cluster_name"].tolist() == result.assignments["cluster_name"].tolist()
