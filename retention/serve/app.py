@@ -275,7 +275,7 @@ def _routes(app: FastAPI, served: ServedWarehouse) -> None:
                               targeted, q, g)
             cur = g.cursor()
             try:
-                total, rows = customer_page(cur, chosen, sort, limit or 50, offset)
+                total, rows = customer_page(cur, chosen, sort, limit or 50, offset, g.totals)
             finally:
                 cur.close()
             return {"build_id": g.build_id, "total": total, "offset": offset, "limit": limit or 50, "sort": sort,

@@ -148,6 +148,7 @@ class Generation:
         self._active = 0
         self._retired = False
         self.closed = False
+        self.totals: dict = {}  # customers per filter of the list (queries.customer_page)
         # An in-memory database of its own with the file attached read-only (never
         # duckdb.connect(path): a process reuses the cached instance of a path, which after a
         # rebuild would still be the old file).

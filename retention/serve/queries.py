@@ -99,9 +99,19 @@ def order_by(sort: str) -> str:
     return f" order by {column} {'desc' if descending else 'asc'} nulls last{tail}"
 
 
-def customer_page(cur, filters: Filters, sort: str, limit: int, offset: int) -> tuple[int, list[dict]]:
+def customer_page(cur, filters: Filters, sort: str, limit: int, offset: int,
+                  counts: dict | None = None) -> tuple[int, list[dict]]:
+    """(customers matching the filters, the page). `counts` caches the totals of one generation
+    (they cannot change within it): paging and re-sorting a selection counts it once."""
     where, params = filters.where()
-    total = cur.execute(f"select count(*) from customers{where}", params).fetchone()[0]
+    key = (where, tuple(params))
+    total = counts.get(key) if counts is not None else None
+    if total is None:
+        total = cur.execute(f"select count(*) from customers{where}", params).fetchone()[0]
+        if counts is not None:
+            if len(counts) > 10_000:
+                counts.clear()
+            counts[key] = total
     result = cur.execute(f"select {', '.join(LIST_COLUMNS)} from customers{where}{order_by(sort)} limit ? offset ?",
                          [*params, limit, offset])
     names = [d[0] for d in result.description]
