@@ -131,8 +131,11 @@ def build_context(data: dict) -> dict:
     }
 
 
-def make_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE)), autoescape=True,
+def make_environment(*extra_dirs: Path) -> jinja2.Environment:
+    """The report's Jinja environment (autoescaping, the report's number filters); templates are
+    looked up in `extra_dirs` first, then in the report's own folder."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in extra_dirs] + [str(HERE)]),
+                             autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(int=fmt_int, money=fmt_money, pct=fmt_pct, num=fmt_num, date=fmt_date, month=fmt_month)
     return env
