@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--swap-seconds", type=float, default=90.0,
+                        help="length of the swap scenario (the new file is published 5 s in; loading it takes a while "
+                             "on a large warehouse)")
     parser.add_argument("--think-ms", type=float, default=0.0, help="pause of each client between requests")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--scenarios", default="lookup,page,swap")
@@ -240,17 +243,24 @@ def main(argv: list[str] | None = None) -> None:
                 building, new_id = prepare_rebuild(folder)
 
                 async def on_start(measure_from, building=building):
-                    await asyncio.sleep(max(0.0, measure_from - time.monotonic()) + args.seconds / 4)
+                    await asyncio.sleep(max(0.0, measure_from - time.monotonic()) + 5)
                     publish_atomically(building, db)
-                    report["swap_published_at_s"] = args.seconds / 4
-            result = asyncio.run(run_load(port, paths[name], args.clients, args.seconds, args.warmup,
+                    report["swap_published_at"] = time.monotonic()
+            seconds = args.swap_seconds if name == "swap" else args.seconds
+            result = asyncio.run(run_load(port, paths[name], args.clients, seconds, args.warmup,
                                           args.think_ms / 1000, on_start))
             rows = result.pop("_results")
             if name == "swap":
                 result["new_build_id"] = new_id
                 first_new = min((r[0] for r in rows if r[3] == new_id), default=None)
                 result["new_build_seen"] = first_new is not None
+                last_old = max((r[0] for r in rows if r[3] and r[3] != new_id), default=None)
                 if first_new is not None:
+                    result["seconds_from_publish_to_first_new_answer"] = first_new - report["swap_published_at"]
+                    result["old_build_answers_after_first_new"] = sum(
+                        1 for r in rows if r[3] and r[3] != new_id and r[0] > first_new)
+                    result["last_old_answer_after_publish_s"] = (last_old - report["swap_published_at"]
+                                                                 if last_old is not None else None)
                     window = [r[1] * 1000 for r in rows if abs(r[0] - first_new) < 5]
                     result["p99_ms_within_5s_of_swap"] = percentile(window, 0.99)
             result["load_after"] = os.getloadavg()
