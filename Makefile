@@ -55,4 +55,4 @@ serve: $(STAMP)
 	$(BIN)/retention serve --host $(HOST) --port $(PORT) $(ARGS)
 
 clean:
-	rm -rf warehouse/retention.duckdb* warehouse/docs warehouse/dbt_target warehouse/logs warehouse/spark
+	rm -rf warehouse/retention.duckdb* warehouse/models warehouse/docs warehouse/dbt_target warehouse/logs warehouse/spark

@@ -74,10 +74,12 @@ __all__ = [
     "NUMERIC_FEATURES",
     "ChurnModel",
     "ChurnResult",
+    "ChurnScorer",
     "backtest",
     "choose_calibration",
     "compare_candidates",
     "fit_calibrated",
+    "risk_band",
     "train_and_score",
 ]
 
@@ -151,6 +153,8 @@ class ChurnResult:
         The out-of-time test cutoff and the training cutoffs (ascending) of the evaluation fit.
     model
         The final :class:`ChurnModel` (it scored ``scores``).
+    scorer
+        The :class:`ChurnScorer` that produced ``scores`` (the model, threshold, drivers' reference).
     previous_scores
         When ``previous_features`` is given: ``customer_id``, ``churn_probability``,
         ``is_predicted_churner`` of those rows from the same final model and threshold (with the
@@ -169,8 +173,17 @@ class ChurnResult:
     threshold_rule: str
     test_cutoff: pd.Timestamp
     model: ChurnModel | None = None
+    scorer: "ChurnScorer | None" = None
     train_cutoffs: tuple[pd.Timestamp, ...] = field(default_factory=tuple)
     previous_scores: pd.DataFrame | None = None
+
+    def summary(self) -> dict:
+        """The headline figures of the chosen, calibrated model on the out-of-time test cutoff."""
+        block = self.metrics[self.metrics["model"] == f"{self.model_name}_calibrated"]
+        values = dict(zip(block["metric"], block["value"]))
+        return {**{k: float(values[k]) for k in ("roc_auc", "pr_auc", "brier", "ece") if k in values},
+                "threshold": self.threshold, "calibration_method": self.calibration_method,
+                "season_offset": self.season_offset, "test_cutoff": self.test_cutoff.date().isoformat()}
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The result tables by name (what the dbt models write)."""
@@ -546,7 +559,8 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
     offset, reference = _offset_for(final, labelled, as_of)
     offset = offset if seasonal else 0.0
     final = final.with_offset(offset)
-    scores = _score(final, current, final_data, threshold)
+    scorer = ChurnScorer.from_training(final, final_data, threshold)
+    scores = scorer.score(current)
     previous_scores = _previous_scores(final, previous_features, labelled, seasonal, threshold)
     history = backtest(labelled, chosen, method, seasonal, horizon_days, max_train_rows=backtest_max_train_rows,
                        min_rows_per_class=min_rows_per_class, **fit_args)
@@ -566,26 +580,49 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
         feature_importance=importance[["feature", "importance", "importance_std", "method", "rank"]],
         calibration=_calibration_table(y_test, p_test), backtest=history, model_name=chosen,
         calibration_method=method, season_offset=offset, threshold=threshold, threshold_rule=threshold_rule,
-        test_cutoff=split.test_cutoff, model=final,
+        test_cutoff=split.test_cutoff, model=final, scorer=scorer,
         train_cutoffs=tuple(pd.Timestamp(c) for c in sorted(train["cutoff_date"].unique())),
         previous_scores=previous_scores,
     )
 
 
-def _score(model: ChurnModel, current: pd.DataFrame, final_data: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    X_now = current[list(FEATURES)]
-    p_now = model.predict(X_now)
-    reference = {c: float(final_data[c].median()) for c in NUMERIC_FEATURES}
-    reference["country"] = final_data["country"].value_counts().sort_index().idxmax()
-    drivers = top_drivers(model.predict, X_now, p_now, reference, float(final_data["churned"].mean()))
-    band = np.where(p_now >= threshold, "high", np.where(p_now >= threshold / 2, "medium", "low"))
-    return pd.DataFrame({
-        "customer_id": current["customer_id"].to_numpy(),
-        "churn_probability": p_now,
-        "risk_band": band.astype(object),
-        "is_predicted_churner": p_now >= threshold,
-        "top_drivers": np.asarray(drivers, dtype=object),
-    })
+def risk_band(p, threshold: float) -> np.ndarray:
+    """'high' at or above the threshold, 'medium' at or above half of it, else 'low'."""
+    p = np.asarray(p, dtype="float64")
+    return np.where(p >= threshold, "high", np.where(p >= threshold / 2, "medium", "low")).astype(object)
+
+
+@dataclass(frozen=True)
+class ChurnScorer:
+    """Everything that turns one customer's features into their score: the final model, the decision
+    threshold, the typical customer the drivers compare with (training medians, the most common
+    country) and the training base rate (above it the drivers name what raises the risk). The build
+    scores every customer with it, and it is what the build persists for scoring later."""
+
+    model: ChurnModel
+    threshold: float
+    reference: dict
+    base_rate: float
+
+    @classmethod
+    def from_training(cls, model: ChurnModel, training_rows: pd.DataFrame, threshold: float) -> "ChurnScorer":
+        reference = {c: float(training_rows[c].median()) for c in NUMERIC_FEATURES}
+        reference["country"] = training_rows["country"].value_counts().sort_index().idxmax()
+        return cls(model, float(threshold), reference, float(training_rows["churned"].mean()))
+
+    def score(self, current: pd.DataFrame) -> pd.DataFrame:
+        """``current`` (customer_id and :data:`FEATURES`, as :func:`prepare_features` returns them) ->
+        customer_id, churn_probability, risk_band, is_predicted_churner, top_drivers."""
+        X_now = current[list(FEATURES)]
+        p_now = self.model.predict(X_now)
+        drivers = top_drivers(self.model.predict, X_now, p_now, self.reference, self.base_rate)
+        return pd.DataFrame({
+            "customer_id": current["customer_id"].to_numpy(),
+            "churn_probability": p_now,
+            "risk_band": risk_band(p_now, self.threshold),
+            "is_predicted_churner": p_now >= self.threshold,
+            "top_drivers": np.asarray(drivers, dtype=object),
+        })
 
 
 def _previous_scores(model: ChurnModel, previous_features, labelled, seasonal: bool, threshold: float):

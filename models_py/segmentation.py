@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-__all__ = ["SEGMENT_FEATURES", "SegmentationResult", "segment_customers"]
+__all__ = ["SEGMENT_FEATURES", "SegmentModel", "SegmentationResult", "segment_customers"]
 
 SEGMENT_FEATURES: tuple[str, ...] = (
     "recency_days",
@@ -82,6 +82,8 @@ class SegmentationResult:
         ``sample_rows``. A single row when ``k`` was given.
     k, algorithm
         Chosen number of clusters and 'KMeans' or 'MiniBatchKMeans' (the final fit).
+    model
+        The fitted :class:`SegmentModel` (it assigns the same clusters to the same features).
     """
 
     assignments: pd.DataFrame
@@ -89,6 +91,31 @@ class SegmentationResult:
     k_selection: pd.DataFrame
     k: int
     algorithm: str
+    model: "SegmentModel | None" = None
+
+    def summary(self) -> dict:
+        chosen = self.k_selection[self.k_selection["is_chosen"]]
+        silhouette = float(chosen["silhouette"].iloc[0]) if len(chosen) else None
+        return {"k": self.k, "algorithm": self.algorithm, "silhouette": silhouette}
+
+
+@dataclass(frozen=True)
+class SegmentModel:
+    """The final pipeline (prepare -> scale -> cluster), the map from its cluster labels to the
+    ordered cluster_id, and the cluster names: what the build persists."""
+
+    pipeline: Pipeline
+    cluster_ids: dict
+    names: dict
+
+    def assign(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``customer_id`` and :data:`SEGMENT_FEATURES` -> customer_id, cluster_id, cluster_name."""
+        raw = features[list(SEGMENT_FEATURES)].apply(pd.to_numeric, errors="coerce").astype("float64")
+        labels = self.pipeline.predict(raw)
+        cluster_id = np.array([self.cluster_ids[int(v)] for v in labels], dtype="int64")
+        return pd.DataFrame({"customer_id": features["customer_id"].astype(str).to_numpy(dtype=object),
+                             "cluster_id": cluster_id,
+                             "cluster_name": np.array([self.names[c] for c in cluster_id], dtype=object)})
 
 
 class _LogFeatures(TransformerMixin, BaseEstimator):
@@ -375,4 +402,5 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
         k_selection=k_selection.reset_index(drop=True),
         k=chosen_k,
         algorithm=algorithm,
+        model=SegmentModel(pipe, remap, names),
     )

@@ -37,7 +37,7 @@ from models_py.clv import bgnbd_expected_purchases_if_alive, fit_bgnbd, fit_gamm
 from models_py.estimators import regressor
 from models_py.snapshots import FEATURES, labelled_rows, out_of_time_split, prepare_features, sample, sampled_note, to_day
 
-__all__ = ["BASELINES", "METHODS", "ValueResult", "fit_and_score", "normalised_gini"]
+__all__ = ["BASELINES", "METHODS", "ValueModel", "ValueResult", "fit_and_score", "normalised_gini"]
 
 METHODS: tuple[str, ...] = ("gradient_boosting", "bgnbd_gamma_gamma", "historical_rate", "past_monetary")
 BASELINES: tuple[str, ...] = ("historical_rate", "past_monetary")
@@ -62,11 +62,21 @@ class ValueResult:
         beats_past_monetary (1/0), margin, horizon_scale.
     method
         The method that produced ``values``.
+    model
+        The fitted :class:`ValueModel` that produced ``values``.
     """
 
     values: pd.DataFrame
     metrics: pd.DataFrame
     method: str
+    model: "ValueModel | None" = None
+
+    def summary(self) -> dict:
+        """The chosen method's out-of-time figures and the choice."""
+        rows = self.metrics[self.metrics["model"].isin([self.method, "choice"])]
+        return {"method": self.method, **{k: float(v) for k, v in zip(rows["metric"], rows["value"])
+                                          if k in ("spearman", "normalised_gini", "beats_past_monetary", "margin",
+                                                   "horizon_scale")}}
 
 
 def normalised_gini(actual, predicted) -> float:
@@ -104,6 +114,7 @@ class _Methods:
         self.buyers = buyers
         self.ratio = float(self.label.sum() / max(buyers["monetary"].clip(lower=0).sum(), 1e-9))
         self._regressor = None
+        self._btyd_fits = None
 
     def predict(self, method: str, rows: pd.DataFrame) -> np.ndarray:
         h = float(self.horizon_days)
@@ -126,9 +137,71 @@ class _Methods:
         bg, gg = fit_bgnbd(fitted), fit_gamma_gamma(fitted)
         if not (bg.converged and gg.converged):
             raise ValueError(f"BG/NBD or Gamma-Gamma did not converge: {bg.message or gg.message}")
-        purchases = bgnbd_expected_purchases_if_alive(bg, h, summary["frequency"], summary["T"])
-        eov = gamma_gamma_expected_order_value(gg, summary["frequency"], summary["monetary_value"])
-        return np.asarray(purchases * eov, dtype="float64")
+        self._btyd_fits = (bg, gg)
+        return _btyd_window_spend(bg, gg, summary, h)
+
+    def frozen(self, method: str, scale: float, margin: float) -> "ValueModel":
+        """The chosen method as a :class:`ValueModel` (after :meth:`predict` fitted it)."""
+        return ValueModel(method, self.horizon_days, float(scale), float(margin), self.ratio,
+                          self._regressor if method == "gradient_boosting" else None,
+                          self._btyd_fits if method == "bgnbd_gamma_gamma" else None)
+
+
+def _btyd_window_spend(bg, gg, summary: pd.DataFrame, h: float) -> np.ndarray:
+    purchases = bgnbd_expected_purchases_if_alive(bg, h, summary["frequency"], summary["T"])
+    eov = gamma_gamma_expected_order_value(gg, summary["frequency"], summary["monetary_value"])
+    return np.asarray(purchases * eov, dtype="float64")
+
+
+@dataclass(frozen=True)
+class ValueModel:
+    """The chosen value method, fitted: ``value_if_retained`` of customers from their features (the
+    build values every customer with it, and it is what the build persists).
+
+    ``ratio`` is past_monetary's scale, ``regressor`` the fitted gradient-boosting regressor and
+    ``btyd`` the (BG/NBD, Gamma-Gamma) fits of bgnbd_gamma_gamma; each is None for the other methods.
+    ``scale`` turns one window's spend into ``value_horizon_days`` (discounted), ``margin`` into margin.
+    """
+
+    method: str
+    horizon_days: int
+    scale: float
+    margin: float
+    ratio: float
+    regressor: object = None
+    btyd: tuple | None = None
+
+    def window_spend(self, rows: pd.DataFrame) -> np.ndarray:
+        """Spend in one horizon window if the customer keeps buying (currency, >= 0)."""
+        h = float(self.horizon_days)
+        if self.method == "past_monetary":
+            spend = rows["monetary"].clip(lower=0).to_numpy() * self.ratio
+        elif self.method == "historical_rate":
+            spend = rows["monetary"].clip(lower=0).to_numpy() * h / np.maximum(rows["tenure_days"].to_numpy(), h)
+        elif self.method == "gradient_boosting":
+            spend = self.regressor.predict(rows[list(FEATURES)])
+        elif self.method == "bgnbd_gamma_gamma":
+            spend = _btyd_window_spend(*self.btyd, _btyd(rows), h)
+        else:
+            raise ValueError(f"unknown value method {self.method!r}; choose from {METHODS}")
+        return np.clip(spend, 0.0, None)
+
+    def score(self, current: pd.DataFrame) -> pd.DataFrame:
+        """``current`` (prepared features, optionally expected_order_value) -> the values table."""
+        window = self.window_spend(current)
+        eov = (pd.to_numeric(current["expected_order_value"]) if "expected_order_value" in current
+               else current["avg_order_value"]).to_numpy(dtype="float64")
+        return pd.DataFrame({
+            "customer_id": current["customer_id"].to_numpy(),
+            "method": self.method,
+            "window_spend_if_retained": window,
+            "revenue_if_retained": window * self.scale,
+            "value_if_retained": window * self.scale * self.margin,
+            "expected_order_value": eov,
+            "monetary": current["monetary"].to_numpy(),
+            "tenure_days": current["tenure_days"].to_numpy(),
+            "frequency": current["frequency"].to_numpy(),
+        })
 
 
 def _compare(methods: _Methods, test: pd.DataFrame) -> tuple[dict, list[str]]:
@@ -210,24 +283,14 @@ def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_da
     extra = tuple(c for c in ("mean_repeat_order_value", "expected_order_value") if c in customer_features.columns)
     current = prepare_features(customer_features, "customer_features", extra=extra)
     current = current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    window = np.clip(_Methods(final_rows, horizon_days, random_state).predict(method, current), 0.0, None)
+    final = _Methods(final_rows, horizon_days, random_state)
+    final.predict(method, current)  # fits the chosen method (BG/NBD: on the scored customers' history)
     scale = _discounted_scale(horizon_days, int(value_horizon_days), float(annual_discount_rate))
-    eov = (pd.to_numeric(current["expected_order_value"]) if "expected_order_value" in current
-           else current["avg_order_value"]).to_numpy(dtype="float64")
-    values = pd.DataFrame({
-        "customer_id": current["customer_id"].to_numpy(),
-        "method": method,
-        "window_spend_if_retained": window,
-        "revenue_if_retained": window * scale,
-        "value_if_retained": window * scale * margin,
-        "expected_order_value": eov,
-        "monetary": current["monetary"].to_numpy(),
-        "tenure_days": current["tenure_days"].to_numpy(),
-        "frequency": current["frequency"].to_numpy(),
-    })
+    model = final.frozen(method, scale, margin)
+    values = model.score(current)
     rows = _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days)
     metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"]).astype({"value": "float64"})
-    return ValueResult(values=values, metrics=metrics, method=method)
+    return ValueResult(values=values, metrics=metrics, method=method, model=model)
 
 
 def _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days) -> list[tuple]:

@@ -93,6 +93,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("warehouse", help="a retention.duckdb whose next churn horizon is in its input")
     p.add_argument("--budget-share", type=float, default=0.1, help="share of customers a campaign may contact")
     p.add_argument("--json", help="also write the figures to this file")
+    p = sub.add_parser("serve", help="serve the dashboard and the REST API over the published warehouse", description=(
+        "Serve the last published warehouse read-only: the dashboard at /, the JSON API under /api, its docs at "
+        "/docs. A rebuild into the same folder is picked up without a restart."))
+    _warehouse_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1; each loads the warehouse)")
+    p.add_argument("--poll-seconds", type=float, default=1.0, metavar="S",
+                   help="how often to look for a rebuilt warehouse (default 1.0)")
     p = sub.add_parser("bench", help="time the whole job and the SQL layers against the pandas peer")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments of scripts/benchmark.py (see --help)")
     return parser
@@ -171,6 +180,11 @@ def _dispatch(args: argparse.Namespace, console: Console) -> None:
         from retention.evaluate import main as evaluate
 
         evaluate([args.warehouse, "--budget-share", str(args.budget_share)] + (["--json", args.json] if args.json else []))
+    elif args.command == "serve":
+        from retention.serve import serve
+
+        serve(_existing_warehouse(args.warehouse_dir).parent, host=args.host, port=args.port, workers=args.workers,
+              poll_seconds=args.poll_seconds, console=console)
     elif args.command == "bench":
         from retention.bench import main as bench
 

@@ -1,4 +1,5 @@
-"""One build at a time per warehouse folder, and the atomic swap that publishes a finished one."""
+"""One build at a time per warehouse folder, the atomic swap that publishes a finished one, and
+the folders of the models each build saved (models/<build_id>/, named in ml.model_artifacts)."""
 from __future__ import annotations
 
 import contextlib
@@ -6,7 +7,9 @@ import datetime as dt
 import errno
 import os
 import re
+import secrets
 import socket
+import shutil
 from pathlib import Path
 
 from retention.config import DB_NAME, UsageError
@@ -205,3 +208,50 @@ def publish_atomically(building_db: Path, final_db: Path) -> int | None:
         finally:
             os.close(folder)
     return writer
+
+
+MODELS_DIR = "models"
+_BUILD_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
+
+
+def new_build_id() -> str:
+    """UTC time of the build and a random suffix, e.g. 20261201T101500Z-3fa9c2e1."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
+
+
+def is_build_id(text: str) -> bool:
+    return bool(_BUILD_ID.fullmatch(text or ""))
+
+
+def model_folder(warehouse_dir: Path, build_id: str) -> Path:
+    """Where build `build_id` saves its models (the server reads them from there)."""
+    if not is_build_id(build_id):
+        raise UsageError(f"'{build_id}' is not a build id (like 20261201T101500Z-3fa9c2e1).")
+    return Path(warehouse_dir) / MODELS_DIR / build_id
+
+
+def published_build_id(db: Path) -> str | None:
+    """The build id recorded in a published warehouse (ml.model_artifacts), or None."""
+    if not db.exists():
+        return None
+    try:
+        con = duckdb_connect(str(db), read_only=True)
+    except Exception:  # an unreadable old file: nothing to keep
+        return None
+    try:
+        row = con.execute("select any_value(build_id) from ml.model_artifacts").fetchone()
+    except Exception:  # built before models were saved, or with --skip-ml
+        return None
+    finally:
+        con.close()
+    return row[0] if row and row[0] else None
+
+
+def prune_model_folders(warehouse_dir: Path, keep: set) -> None:
+    """Remove the model folders of builds other than those in `keep`."""
+    root = Path(warehouse_dir) / MODELS_DIR
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if folder.is_dir() and is_build_id(folder.name) and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)

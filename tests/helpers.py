@@ -195,3 +195,47 @@ WOOCOMMERCE_ROWS = [
     woocommerce_row(102, "refunded", "2024-02-02 08:15:00", "ana@example.com", "ES", "SOAP-1", "Olive soap", "4.50", "2"),
     woocommerce_row(103, "completed", "2024-02-14 19:20:00", "luc@example.com", "FR", "CANDLE", "Candle", "9.90", "1"),
 ]
+
+
+def copy_warehouse(db: Path, folder: Path) -> Path:
+    """A copy of a built warehouse folder that a server can serve: the file and its build's models."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(db, folder / "retention.duckdb")
+    build_id = query(db, "select any_value(build_id) as b from ml.model_artifacts").b[0]
+    shutil.copytree(db.parent / "models" / build_id, folder / "models" / build_id)
+    return folder / "retention.duckdb"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(folder: Path, *args: str, timeout: float = 90.0):
+    """`retention serve` on a free port of 127.0.0.1, as a user starts it; (process, base URL) once
+    /health answers."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "retention", "serve", "--warehouse-dir", str(folder),
+                             "--port", str(port), "--poll-seconds", "0.2", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"retention serve exited {proc.returncode}:\n{proc.stdout.read()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as response:
+                if response.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"retention serve did not answer within {timeout}s:\n{proc.stdout.read()[-3000:]}")

@@ -11,7 +11,7 @@
     The discount is redeemed on one order by everyone contacted who orders in the window: those
     who would have stayed anyway, (1 - p), and the saved, p * save_rate; so per customer it is
     discount * expected_order_value * (1 - p + p * save_rate). The report's simulator mirrors
-    these lines (scripts/report_assets/report.js), tested equal. -#}
+    these lines (retention/outputs/report/assets/report.js), tested equal. -#}
 
 {% macro campaign_value_saved(p_x_value, save_rate) -%}
     ({{ save_rate }}) * ({{ p_x_value }})

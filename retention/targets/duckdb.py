@@ -27,7 +27,7 @@ from retention.disk import (DiskFull, existing, free_bytes, human, is_no_space, 
 from retention.outputs.docs import FINGERPRINT_NAME, docs_are_current, docs_fingerprint, write_fingerprint
 from retention.outputs.exports import build_info, stage_exports, swap_exports
 from retention.outputs.summary import built_relations, headline, input_report
-from retention.publish import publish_atomically
+from retention.publish import model_folder, new_build_id, prune_model_folders, publish_atomically, published_build_id
 from retention.targets import PreparedBuild
 from retention.targets.input_watch import InputChanged, InputWatch
 
@@ -41,11 +41,14 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def dbt_env(prepared: PreparedBuild, building_db: Path, target_dir: Path) -> dict[str, str]:
-    """The environment of the dbt subprocess (profiles.yml reads these)."""
+def dbt_env(prepared: PreparedBuild, building_db: Path, target_dir: Path, build_id: str) -> dict[str, str]:
+    """The environment of the dbt subprocess (profiles.yml reads these; the Python models save the
+    fitted models of build `build_id` to RETENTION_MODELS_DIR)."""
     options = prepared.options
     return {
         **os.environ,
+        "RETENTION_BUILD_ID": build_id,
+        "RETENTION_MODELS_DIR": str(model_folder(prepared.warehouse_dir, build_id)),
         "RETENTION_DUCKDB_PATH": str(building_db),
         "RETENTION_REPO_DIR": str(REPO),
         "RETENTION_DUCKDB_THREADS": str(options.threads),
@@ -291,24 +294,32 @@ def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
     target_dir = warehouse_dir / "dbt_target"
     (target_dir / "run_results.json").unlink(missing_ok=True)
     log_file = warehouse_dir / "logs" / "build.log"
-    env = dbt_env(prepared, building_db, target_dir)
+    previous_id = published_build_id(final_db)
+    build_id = new_build_id()
+    env = dbt_env(prepared, building_db, target_dir, build_id)
     if prepared.options.temp_dir:
         Path(prepared.options.temp_dir).mkdir(parents=True, exist_ok=True)
     watch = InputWatch(prepared.files)
     try:
-        with _writing("the build log"):
-            log_file.parent.mkdir(exist_ok=True)
-            log_file.write_text("")
-        _run_dbt_build(prepared, env, target_dir, building_db, log_file, console, watch)
-        written = _stage_outputs(prepared, building_db, target_dir)
-        with _writing(f"the publishing of '{final_db}'"):
-            writer = publish_atomically(building_db, final_db)
-    except DiskFull as exc:
-        raise _no_space(exc, prepared, building_db, log_file) from exc
-    except InputChanged as exc:
-        kept = (f" The partial build is kept for inspection in '{building_db}' (the next build removes it)."
-                if building_db.exists() else "")
-        raise InputChanged(f"{exc}{kept}") from exc
+        try:
+            with _writing("the build log"):
+                log_file.parent.mkdir(exist_ok=True)
+                log_file.write_text("")
+            _run_dbt_build(prepared, env, target_dir, building_db, log_file, console, watch)
+            written = _stage_outputs(prepared, building_db, target_dir)
+            with _writing(f"the publishing of '{final_db}'"):
+                writer = publish_atomically(building_db, final_db)
+        except DiskFull as exc:
+            raise _no_space(exc, prepared, building_db, log_file) from exc
+        except InputChanged as exc:
+            kept = (f" The partial build is kept for inspection in '{building_db}' (the next build removes it)."
+                    if building_db.exists() else "")
+            raise InputChanged(f"{exc}{kept}") from exc
+    except BaseException:  # this build's models are of no use unpublished
+        shutil.rmtree(model_folder(warehouse_dir, build_id), ignore_errors=True)
+        raise
+    # a server may still be moving from the previous build to this one: keep both folders
+    prune_model_folders(warehouse_dir, keep={build_id, previous_id})
     result = BuildResult(final_db, timings=prepared.timings)
     result.outputs.update(_publish_outputs(prepared, written))
     result.outputs["build log"] = log_file

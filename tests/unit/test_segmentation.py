@@ -144,3 +144,12 @@ def test_one_pass_silhouette_equals_sklearn_for_every_labeling():
     np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
     assert ours[4] > 0.5 > abs(ours[0])
     assert np.isnan(silhouette_scores(Z, [np.zeros(len(Z), dtype=int)])[0])
+def test_the_saved_segment_model_assigns_the_clusters_it_wrote(blobs):
+    """What the build persists (result.model) gives every customer the same cluster and name."""
+    import pickle
+
+    data, _, result = blobs
+    model = pickle.loads(pickle.dumps(result.model))
+    again = model.assign(data).set_index("customer_id").loc[result.assignments["customer_id"]]
+    assert again["cluster_id"].tolist() == result.assignments["cluster_id"].tolist()
+    assert again["cluster_name"].tolist() == result.assignments["cluster_name"].tolist()

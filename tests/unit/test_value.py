@@ -90,3 +90,18 @@ def test_expected_purchases_if_alive_is_the_posterior_rate_times_the_window():
                                   "recency": [float(10 * (i % 5)) for i in range(40)],
                                   "T": [60.0] * 40}))
     assert bgnbd_expected_purchases_if_alive(fit, 90.0, 2.0, 60.0) == pytest.approx(90 * (fit.r + 2) / (fit.alpha + 60))
+
+
+def test_the_saved_value_model_gives_the_values_it_wrote(shop):
+    """What the build persists (result.model) reproduces result.values from the same features."""
+    import pickle
+
+    from models_py.snapshots import prepare_features
+
+    _, current, result = shop
+    model = pickle.loads(pickle.dumps(result.model))
+    extra = tuple(c for c in ("mean_repeat_order_value", "expected_order_value") if c in current.columns)
+    rows = prepare_features(current, "customer_features", extra=extra).sort_values("customer_id", kind="mergesort")
+    again = model.score(rows.reset_index(drop=True))
+    assert model.method == result.method
+    pd.testing.assert_frame_equal(again, result.values)

@@ -1,9 +1,13 @@
 """Train the churn model out of time on the training snapshots and score every customer
 (models_py.churn.train_and_score). The result tables are unpacked by churn_scores,
 churn_model_metrics, churn_feature_importance, churn_calibration, churn_backtest and
-churn_scores_previous (the previous cutoff scored by the same model)."""
+churn_scores_previous (the previous cutoff scored by the same model); the scorer that produced
+churn_scores is saved to the build's model folder (RETENTION_MODELS_DIR, see model_artifacts)."""
+import os
+
 from models_py.artifacts import pack_frames
-from models_py.churn import train_and_score
+from models_py.churn import FEATURES, train_and_score
+from models_py.persistence import save_model
 
 
 def model(dbt, session):
@@ -18,4 +22,7 @@ def model(dbt, session):
         target_recall=float(params["churn_recall_target"]),
         previous_features=dbt.ref("training_snapshots").filter("snapshot_index = 1").df(),
     )
-    return pack_frames(result.tables())
+    artifact = save_model("churn", result.scorer, name=result.model_name, features=FEATURES,
+                          metrics=result.summary(), folder=os.environ.get("RETENTION_MODELS_DIR"),
+                          build_id=os.environ.get("RETENTION_BUILD_ID"))
+    return pack_frames({**result.tables(), "artifact": artifact})

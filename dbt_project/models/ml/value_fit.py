@@ -1,6 +1,11 @@
 """Choose the value-if-retained method out of time and apply it to every customer
-(models_py.value.fit_and_score). Unpacked by customer_value and value_model_metrics."""
+(models_py.value.fit_and_score). Unpacked by customer_value and value_model_metrics; the fitted
+method is saved to the build's model folder (RETENTION_MODELS_DIR, see model_artifacts)."""
+import os
+
 from models_py.artifacts import pack_frames
+from models_py.persistence import save_model
+from models_py.snapshots import FEATURES
 from models_py.value import fit_and_score
 
 
@@ -18,4 +23,8 @@ def model(dbt, session):
         margin=float(params["gross_margin"]),
         annual_discount_rate=float(params["clv_annual_discount_rate"]),
     )
-    return pack_frames({"values": result.values, "metrics": result.metrics})
+    artifact = save_model("value", result.model, name=result.method,
+                          features=(*FEATURES, "mean_repeat_order_value", "expected_order_value"),
+                          metrics=result.summary(), folder=os.environ.get("RETENTION_MODELS_DIR"),
+                          build_id=os.environ.get("RETENTION_BUILD_ID"))
+    return pack_frames({"values": result.values, "metrics": result.metrics, "artifact": artifact})

@@ -27,6 +27,10 @@ from retention.outputs.report.sections import (
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "templates/report.html.j2"
+# The report's sections, in order: one template each in templates/sections/ (the served dashboard
+# includes the same ones).
+SECTIONS = ("overview", "insights", "trend", "cohorts", "segments", "decisions", "plan", "campaigns", "model",
+            "customers")
 DIMENSION_TITLES = {"rfm_segment": "RFM segments", "cluster": "Behavioural clusters", "quadrant": "Decision quadrants"}
 ALERT_KEYS = ("customer_id", "country", "rfm_segment", "previous_rfm_segment", "churn_probability",
               "previous_churn_probability", "value_if_retained", "expected_incremental_profit", "last_order_date",
@@ -128,15 +132,18 @@ def build_context(data: dict) -> dict:
     }
 
 
-def make_environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE)), autoescape=True,
+def make_environment(*extra_dirs: Path) -> jinja2.Environment:
+    """The report's Jinja environment (autoescaping, the report's number filters); templates are
+    looked up in `extra_dirs` first, then in the report's own folder."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in extra_dirs] + [str(HERE)]),
+                             autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(int=fmt_int, money=fmt_money, pct=fmt_pct, num=fmt_num, date=fmt_date, month=fmt_month)
     return env
 
 
 def render_html(context: dict) -> str:
-    return make_environment().get_template(TEMPLATE).render(**context)
+    return make_environment().get_template(TEMPLATE).render(sections=SECTIONS, **context)
 
 
 def render_report(db_path: str | Path, output_path: str | Path) -> Path:

@@ -31,6 +31,8 @@
   var pairs = [["sim-discount-range", "sim-discount"], ["sim-cost-range", "sim-cost"], ["sim-save-range", "sim-save"],
                ["sim-margin-range", "sim-margin"]];
   var select = byId("sim-target-list");
+  var form = byId("sim-form");
+  if (form) { form.addEventListener("submit", function (e) { e.preventDefault(); }); }
 
   function read(id) {
     var v = parseFloat(byId(id).value);
