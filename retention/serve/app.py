@@ -223,6 +223,15 @@ CustomerId = Annotated[str, PathParam(pattern=CUSTOMER_ID, description="customer
 
 
 def _routes(app: FastAPI, served: ServedWarehouse) -> None:
+    """Every route, in the order they are matched."""
+    _service_routes(app, served)
+    _customer_routes(app, served)
+    _customer_page_routes(app, served)  # after /api/customers/summary, which it would shadow
+    _mart_routes(app, served)
+    _scoring_routes(app, served)
+
+
+def _service_routes(app: FastAPI, served: ServedWarehouse) -> None:
     @app.get("/", include_in_schema=False)
     def dashboard() -> HTMLResponse:
         from retention.serve.dashboard import dashboard_html
@@ -243,6 +252,8 @@ def _routes(app: FastAPI, served: ServedWarehouse) -> None:
                     "scoring": "available" if g.models.can_score else f"unavailable: {g.models.problem}",
                     "last_reload_error": served.last_error, "table_counts": g.counts}
 
+
+def _customer_routes(app: FastAPI, served: ServedWarehouse) -> None:
     @app.get("/api/filters", tags=["customers"])
     def filters() -> dict:
         """The values each filter of /api/customers accepts in the served build, and the sort keys."""
@@ -296,6 +307,8 @@ def _routes(app: FastAPI, served: ServedWarehouse) -> None:
             finally:
                 cur.close()
 
+
+def _customer_page_routes(app: FastAPI, served: ServedWarehouse) -> None:
     @app.get("/api/customers/{customer_id}", tags=["customers"])
     def customer(customer_id: CustomerId) -> dict:
         """Everything the warehouse knows about one customer: scores, drivers, value, decision,
@@ -337,6 +350,8 @@ def _routes(app: FastAPI, served: ServedWarehouse) -> None:
                 raise HTTPException(404, f"no customer {customer_id[:64]!r} in build {g.build_id}")
             return {"build_id": g.build_id, "customer_id": customer_id, "features": stored_features_body(features)}
 
+
+def _mart_routes(app: FastAPI, served: ServedWarehouse) -> None:
     @app.get("/api/segments", tags=["marts"])
     def segments() -> dict:
         """marts.segment_summary (RFM segments, clusters, quadrants) and ml.segment_profiles."""
@@ -383,6 +398,8 @@ def _routes(app: FastAPI, served: ServedWarehouse) -> None:
             return {"build_id": g.build_id, "roi": _table(g, "campaign_roi"),
                     "inputs": g.tables.get("campaign_inputs") or [], "sensitivity": g.tables.get("sensitivity") or []}
 
+
+def _scoring_routes(app: FastAPI, served: ServedWarehouse) -> None:
     @app.get("/api/model", tags=["scoring"])
     def model() -> dict:
         """The churn model in use: name, build id, metrics, threshold and its input `features`
