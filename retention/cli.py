@@ -68,6 +68,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same file)")
     p.add_argument("--output", default=str(DEFAULT_WAREHOUSE / "demo" / "transactions.parquet"),
                    help="a .parquet, .csv or .csv.gz path")
+    p.add_argument("--campaigns", type=int, default=0, metavar="N",
+                   help="also simulate N past campaigns with a random holdout and a known effect on the customers "
+                        "(responses in the transactions, assignments in --campaigns-output; default 0: none)")
+    p.add_argument("--campaigns-output", metavar="PATH",
+                   help="the campaigns' assignments CSV (default: campaigns.csv beside --output)")
     p = sub.add_parser("report", help="render the HTML report of a built warehouse")
     _warehouse_arg(p)
     p.add_argument("--output", help="where to write it (default: <warehouse-dir>/report.html)")
@@ -129,10 +134,20 @@ def _dispatch(args: argparse.Namespace, console: Console) -> None:
         run_build(args, console)
     elif args.command == "demo-data":
         from retention.demo import generate
+        from retention.demo.cli import campaign_spec
 
-        summary = generate(args.output, rows=args.rows, seed=args.seed)
+        if args.campaigns < 0:
+            raise UsageError(f"--campaigns {args.campaigns}: give 0 (none) or more.")
+        spec = campaign_spec(args.campaigns, args.output, args.campaigns_output)
+        try:
+            summary = generate(args.output, rows=args.rows, seed=args.seed, campaigns=spec)
+        except ValueError as exc:
+            raise UsageError(f"demo-data: {exc}.") from None
         console.step(f"{summary['rows']:,} rows ({summary['customers']:,} customers) -> {args.output} "
                      f"in {summary['seconds']:.1f}s")
+        for c in summary.get("campaigns", []):
+            console.step(f"campaign {c['campaign_id']}: {c['customers']:,} customers ({c['treated']:,} treated, "
+                         f"{c['control']:,} control), simulated uplift {c['true_uplift']:.1%} -> {spec.output}")
     elif args.command == "report":
         from retention.outputs.report import render_report
 
