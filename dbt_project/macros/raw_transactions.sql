@@ -139,3 +139,25 @@
     {%- set folder = var('ml_exports_path', env_var('RETENTION_ML_EXPORTS', 'warehouse/exports/ml')) | string -%}
     {{- return('parquet.' ~ quote_identifier(folder.rstrip('/') ~ '/' ~ name ~ '.parquet')) -}}
 {%- endmacro %}
+
+
+{% macro campaign_files() -%}
+    {#- The campaign file(s) as a list of strings (var campaigns_path: one path, a glob or a
+        list; empty: none). -#}
+    {%- set p = var('campaigns_path', '') or [] -%}
+    {{- return(([p | string] if p is string else p | map('string') | list) | reject('equalto', '') | list) -}}
+{%- endmacro %}
+
+
+{% macro clean_customer_id(expression) -%}
+    {#- A customer id as text, the same in every file: trimmed, the placeholders that
+        spreadsheet and pandas exports write for "no customer" (nan, none, n/a, ...) as null, and
+        a float's '.0' dropped ('12346.0' -> '12346'). -#}
+    case
+            when lower(trim({{ expression }})) in ('nan', 'none', 'null', 'n/a', 'na', '#n/a', '-')
+                then null
+            when contains({{ expression }}, '.')
+                then {{ retention.regexp_replace("nullif(trim(" ~ expression ~ "), '')", '^([0-9]+)[.]0+$', '\\1') }}
+            else nullif(trim({{ expression }}), '')
+        end
+{%- endmacro %}

@@ -1,7 +1,8 @@
 """Train the churn model out of time on the training snapshots and score every customer
 (models_py.churn.train_and_score). The result tables are unpacked by churn_scores,
-churn_model_metrics, churn_feature_importance, churn_calibration, churn_backtest and
-churn_scores_previous (the previous cutoff scored by the same model)."""
+churn_model_metrics, churn_feature_importance, churn_calibration, churn_backtest,
+churn_scores_previous (the previous cutoff scored by the same model) and churn_scores_at_contact
+(the customers of past campaigns as of their contact day)."""
 from models_py.artifacts import pack_frames
 from models_py.churn import train_and_score
 
@@ -17,5 +18,6 @@ def model(dbt, session):
         threshold_rule="recall_target",
         target_recall=float(params["churn_recall_target"]),
         previous_features=dbt.ref("training_snapshots").filter("snapshot_index = 1").df(),
+        contact_features=dbt.ref("int_customer_features_at_contact").df(),
     )
     return pack_frames(result.tables())

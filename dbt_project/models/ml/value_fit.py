@@ -1,5 +1,6 @@
-"""Choose the value-if-retained method out of time and apply it to every customer
-(models_py.value.fit_and_score). Unpacked by customer_value and value_model_metrics."""
+"""Choose the value-if-retained method out of time and apply it to every customer, and to the
+customers of past campaigns as of their contact day (models_py.value.fit_and_score). Unpacked by
+customer_value, value_model_metrics and customer_value_at_contact."""
 from models_py.artifacts import pack_frames
 from models_py.value import fit_and_score
 
@@ -17,5 +18,6 @@ def model(dbt, session):
         value_horizon_days=int(params["clv_horizon_days"]),
         margin=float(params["gross_margin"]),
         annual_discount_rate=float(params["clv_annual_discount_rate"]),
+        contact_features=dbt.ref("int_customer_features_at_contact").df(),
     )
-    return pack_frames({"values": result.values, "metrics": result.metrics})
+    return pack_frames(result.tables())
