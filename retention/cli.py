@@ -32,6 +32,9 @@ def _build_parser(sub) -> None:
                         help="CSV, CSV.gz or Parquet file; repeat it (or give a quoted glob such as 'exports/*.csv') "
                              "for several files, read as one (rows repeated across files kept once); default: env "
                              "TRANSACTIONS, else the demo data")
+    inputs.add_argument("--campaigns", action="append", default=None, metavar="FILE",
+                        help="past campaigns to read back (campaign_id, customer_id, group, contacted_at: e.g. an "
+                             "earlier exports/campaign_assignments.csv); repeat it or give a quoted glob (var campaigns_path)")
     inputs.add_argument("--column-map", action="append", default=[], metavar="NAME=COLUMN",
                         help="your column for a canonical one, e.g. customer_id='Client No'")
     inputs.add_argument("--encoding", metavar="NAME", help="encoding of CSV files: utf-8 (default), latin-1 or utf-16")
@@ -43,6 +46,8 @@ def _build_parser(sub) -> None:
     analysis.add_argument("--churn-horizon-days", type=int, metavar="DAYS", help="churn = no order in this many days (default 90)")
     analysis.add_argument("--snapshot-cadence-days", type=int, metavar="DAYS", help="days between training cutoffs (default 30)")
     analysis.add_argument("--snapshot-count", type=int, metavar="N", help="number of past training cutoffs (default 15)")
+    analysis.add_argument("--campaign-id", metavar="ID",
+                          help="id of this build's campaign lists (default retention_<as-of-date>; var campaign_id)")
     analysis.add_argument("--vars", default=None, metavar="YAML", help="dbt vars as YAML/JSON, e.g. '{gross_margin: 0.4}'")
     run = p.add_argument_group("run")
     _warehouse_arg(run)
@@ -94,7 +99,8 @@ def _options(args: argparse.Namespace) -> BuildOptions:
     if not re.fullmatch(r"[0-9]+([.][0-9]+)?\s*([KMGT]i?B|B)", args.memory_limit.strip(), re.IGNORECASE):
         raise UsageError(f"--memory-limit '{args.memory_limit}' is not a size. Fix: e.g. --memory-limit 4GB.")
     return BuildOptions(
-        transactions=tuple(args.transactions or ()), warehouse_dir=Path(args.warehouse_dir).resolve(),
+        transactions=tuple(args.transactions or ()), campaigns=tuple(args.campaigns or ()),
+        campaign_id=args.campaign_id, warehouse_dir=Path(args.warehouse_dir).resolve(),
         as_of_date=args.as_of_date, churn_horizon_days=args.churn_horizon_days,
         snapshot_cadence_days=args.snapshot_cadence_days, snapshot_count=args.snapshot_count,
         column_map=tuple(args.column_map), encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,

@@ -60,8 +60,8 @@ class CampaignSpec:
     window_days: int = 90
     lookback_days: int = 365
     peak_effect: float = 0.4
-    peak_recency_days: float = 120.0
-    recency_width: float = 0.6
+    peak_recency_days: float = 75.0
+    recency_width: float = 0.5
 
     def check(self, n_days: int) -> None:
         if not 0 < self.treated_share < 1:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from retention.config import BuildOptions, date_text
 from retention.console import Console
+from retention.inputs.campaigns import campaign_paths, check_campaign_files, resolve_campaign_files
 from retention.inputs.files import resolve_inputs
 from retention.inputs.preflight import Preflight, preflight
 from retention.inputs.vars import build_vars
@@ -23,7 +24,12 @@ class PreparedBuild:
     dbt_vars: dict
     checked: Preflight
     started: float = field(default_factory=time.monotonic)
+    campaign_rows: dict[Path, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def campaign_files(self) -> list[Path]:
+        return list(self.campaign_rows)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -60,12 +66,19 @@ def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
     else:
         files = [demo_path(Path(options.warehouse_dir))]
         ensure_demo_data(files[0], options.demo_rows, console)
-    dbt_vars = build_vars(options, files)
+    campaign_files = resolve_campaign_files(list(options.campaigns)) if options.campaigns else []
+    dbt_vars = build_vars(options, files, campaign_files)
+    if not campaign_files and campaign_paths(dbt_vars.get("campaigns_path")):  # given with --vars
+        campaign_files = resolve_campaign_files(campaign_paths(dbt_vars["campaigns_path"]))
+        dbt_vars["campaigns_path"] = [str(p) for p in campaign_files]
     checked = preflight(files, dbt_vars)
+    campaign_rows = check_campaign_files(campaign_files)
     # dbt maps the columns exactly as the preflight resolved them (one resolution, not two)
     dbt_vars["column_map"] = dict(checked.columns)
-    prepared = PreparedBuild(options, files, dbt_vars, checked, started)
+    prepared = PreparedBuild(options, files, dbt_vars, checked, started, campaign_rows=campaign_rows)
     prepared.timings["preflight"] = time.monotonic() - started
     shown = ", ".join(str(p) for p in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     console.step(f"input: {shown} ({checked.total_rows:,} rows; checked in {prepared.timings['preflight']:.1f}s)")
+    for path, rows in campaign_rows.items():
+        console.step(f"campaigns: {path} ({rows:,} rows)")
     return prepared

@@ -17,7 +17,7 @@ from pathlib import Path
 from retention.config import DB_NAME, DBT_PROJECT, REPO, UsageError
 from retention.console import Console
 from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
-from retention.outputs.exports import build_info, export_outputs
+from retention.outputs.exports import ASSIGNMENTS_FILE, build_info, crm_files, export_outputs
 from retention.outputs.summary import built_relations, headline, input_report
 from retention.publish import publish_atomically
 from retention.targets import PreparedBuild
@@ -88,13 +88,15 @@ def _publish_outputs(prepared: PreparedBuild, final_db: Path, console: Console) 
     warehouse_dir = prepared.warehouse_dir
     outputs: dict[str, Path] = {}
     started = time.monotonic()
-    written = export_outputs(final_db, warehouse_dir / "exports", build_info=build_info(prepared.files,
-                                                                                       prepared.dbt_vars))
+    info = build_info(prepared.files + prepared.campaign_files, prepared.dbt_vars)
+    written = export_outputs(final_db, warehouse_dir / "exports", build_info=info)
     prepared.timings["exports"] = time.monotonic() - started
     outputs["exports"] = warehouse_dir / "exports"
-    for name in ("retention_plan.csv", "retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
-        if name in written:
-            outputs[f"CRM list ({written[name]:,} customers)"] = warehouse_dir / "exports" / name
+    for name in crm_files(written):
+        outputs[f"CRM list ({written[name]:,} customers)"] = warehouse_dir / "exports" / name
+    if ASSIGNMENTS_FILE in written:
+        outputs[f"campaign assignments ({written[ASSIGNMENTS_FILE]:,} rows, both groups; read back with "
+                "--campaigns)"] = warehouse_dir / "exports" / ASSIGNMENTS_FILE
     if prepared.options.report:
         from retention.outputs.report import render_report
 
@@ -113,6 +115,14 @@ def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> 
         console.step("rejected rows (staging.stg_transactions_rejected), by reason:")
         for reason, count, example in report.reasons:
             console.detail(f"{reason:<24} {count:>12,}   {example}".rstrip())
+    if report.campaign_files:
+        console.step("campaign rows (file: raw -> usable):")
+        for name, raw, clean in report.campaign_files:
+            console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
+    if report.campaign_reasons:
+        console.step("rejected campaign rows (staging.stg_campaign_assignments_rejected), by reason:")
+        for reason, count, example in report.campaign_reasons:
+            console.detail(f"{reason:<24} {count:>12,}   {example}")
     for later, earlier, count in report.overlaps:
         console.step(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
     for note in report.notes:
