@@ -11,6 +11,7 @@ import pytest
 from models_py.estimators import classifier
 from models_py.snapshots import FEATURES
 from models_py.uplift import fit_and_score, hash_bucket, qini_coefficient, qini_curve
+from helpers import qini_coefficient_by_loop
 from simulated_shop import simulate_with_outcome
 
 
@@ -27,6 +28,8 @@ def test_the_qini_curve_counts_incremental_retained_customers_by_hand():
     # as a share of the 3 treated over x = k/5: trapezoids 0.2 x (0 + 0)/2 + (0 + 1/3)/2 + (1/3 + 1/3)/2
     # + (1/3 + 0)/2 + (0 + 1/6)/2 = 0.2 x (1/6 + 1/3 + 1/6 + 1/12) = 0.15; random: (1/6) / 2 = 1/12
     assert qini_coefficient(curve) == pytest.approx(0.15 - 1 / 12)
+    rows = list(zip([5, 4, 3, 2, 1], "abcde", treated, retained))
+    assert qini_coefficient_by_loop(rows) == pytest.approx(0.15 - 1 / 12)
 
 
 def test_ties_are_broken_by_the_key_not_by_row_order():
@@ -94,12 +97,12 @@ def test_the_uplift_model_beats_ranking_by_churn_probability_when_the_effect_pea
     assert m["two_model", "qini_coefficient"] > 1.5 * m["churn_probability", "qini_coefficient"]
     assert m["two_model", "uplift_top_30pct"] > m["churn_probability", "uplift_top_30pct"]
     assert result.use_uplift and m["choice", "use_uplift"] == 1
-    # the held-out table recomputes the coefficients independently of the qini table
+    # the held-out table gives the same coefficients by an independent loop
     held = result.holdout
     assert len(held) == m["split", "test_treated"] + m["split", "test_control"]
     for column, name in (("predicted_uplift", "two_model"), ("churn_probability", "churn_probability")):
         tie = held["campaign_id"] + ":" + held["customer_id"]
-        q = qini_coefficient(qini_curve(held["is_treated"], held["is_retained"], held[column], tie))
+        q = qini_coefficient_by_loop(list(zip(held[column], tie, held["is_treated"], held["is_retained"])))
         assert q == pytest.approx(m[name, "qini_coefficient"])
     last = result.qini[result.qini["fraction"] == 1.0].set_index("ranking")["qini"]
     observed = held[held.is_treated == 1].is_retained.mean() - held[held.is_treated == 0].is_retained.mean()
