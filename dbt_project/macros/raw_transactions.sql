@@ -128,7 +128,43 @@
             ~ ', monotonically_increasing_id() as _file_row'
             ~ ' from ' ~ table) -%}
     {%- endfor -%}
+    {%- do run_query(spark_campaigns_view(schema)) -%}
     {{- return('create or replace view ' ~ schema ~ '.transactions as ' ~ selects | join(' union all ')) -}}
+{%- endmacro %}
+
+
+{% macro spark_campaigns_view(schema) -%}
+    {#- On Spark: the view raw.campaigns over the campaign files (var campaigns_path; CSV with a
+        comma delimiter, read as text, or Parquet), with each row's file number, file name and
+        position like raw.transactions; without campaign files, an empty view of the same
+        columns. Returns the statement. -#}
+    {%- set files = campaign_files() -%}
+    {%- if not files -%}
+        {{- return('create or replace view ' ~ schema ~ '.campaigns as select '
+            ~ 'cast(null as string) as campaign_id, cast(null as string) as customer_id, '
+            ~ 'cast(null as string) as `group`, cast(null as string) as contacted_at, '
+            ~ 'cast(null as int) as _file_number, cast(null as string) as _file_name, '
+            ~ 'cast(null as bigint) as _file_row from (select 1 as one) as single_row where 1 = 0') -}}
+    {%- endif -%}
+    {%- set is_parquet = files[0].lower().endswith('.parquet') or files[0].lower().endswith('.parq') -%}
+    {%- set selects = [] -%}
+    {%- for path in files -%}
+        {%- set table = schema ~ '.campaigns_file_' ~ loop.index -%}
+        {%- set options = ['path ' ~ sql_string_literal(path)] -%}
+        {%- if not is_parquet -%}
+            {%- do options.extend(["header 'true'", "inferSchema 'false'", "multiLine 'true'", "quote '\"'",
+                                   "escape '\"'", "mode 'PERMISSIVE'", "sep ','"]) -%}
+        {%- endif -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create table ' ~ table ~ ' using ' ~ ('parquet' if is_parquet else 'csv')
+                         ~ ' options (' ~ options | join(', ') ~ ')') -%}
+        {%- do selects.append('select cast(campaign_id as string) as campaign_id, '
+            ~ 'cast(customer_id as string) as customer_id, cast(`group` as string) as `group`, '
+            ~ 'cast(contacted_at as string) as contacted_at, ' ~ loop.index ~ ' as _file_number, '
+            ~ sql_string_literal(path.replace('\\', '/').split('/')[-1]) ~ ' as _file_name, '
+            ~ 'monotonically_increasing_id() as _file_row from ' ~ table) -%}
+    {%- endfor -%}
+    {{- return('create or replace view ' ~ schema ~ '.campaigns as ' ~ selects | join(' union all ')) -}}
 {%- endmacro %}
 
 
