@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+from threadpoolctl import threadpool_limits
 
 from models_py.artifacts import date_values
 from models_py.clv import bgnbd_expected_purchases_if_alive, fit_bgnbd, fit_gamma_gamma, gamma_gamma_expected_order_value
@@ -184,7 +185,21 @@ def _discounted_scale(horizon_days: int, value_horizon_days: int, annual_discoun
 def fit_and_score(training_snapshots: pd.DataFrame, customer_features: pd.DataFrame, as_of_date,
                   horizon_days: int = 90, *, value_horizon_days: int = 365, margin: float = 0.3,
                   annual_discount_rate: float = 0.0, random_state: int = 42, max_train_rows: int = 100_000,
-                  min_buyers: int = 50, contact_features: pd.DataFrame | None = None) -> ValueResult:
+                  min_buyers: int = 50, contact_features: pd.DataFrame | None = None,
+                  n_jobs: int = 1) -> ValueResult:
+    """See :func:`_fit_and_score`; ``n_jobs`` limits the native OpenMP / BLAS pools for the call
+    (1: reproducible, and no oversubscription when dbt runs several Python models at once)."""
+    with threadpool_limits(limits=int(n_jobs)):
+        return _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days,
+                              value_horizon_days=value_horizon_days, margin=margin,
+                              annual_discount_rate=annual_discount_rate, random_state=random_state,
+                              max_train_rows=max_train_rows, min_buyers=min_buyers,
+                              contact_features=contact_features)
+
+
+def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, value_horizon_days,
+                   margin, annual_discount_rate, random_state, max_train_rows, min_buyers,
+                   contact_features) -> ValueResult:
     """Choose the value method out of time and apply it as of ``as_of_date``.
 
     ``training_snapshots`` needs the churn model's columns plus ``revenue_in_label_window`` and

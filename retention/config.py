@@ -16,6 +16,8 @@ SEEDS = REPO / "seeds"
 DEFAULT_WAREHOUSE = REPO / "warehouse"
 DB_NAME = "retention.duckdb"
 DEFAULT_DEMO_ROWS = 300_000
+# The oldest DuckDB that can read a built file (storage_compatibility_version).
+STORAGE_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0")
 # DuckDB may otherwise download an extension it decides it needs: nothing is fetched from the
 # network at build time (profiles.yml sets the same for dbt's connections).
 DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
@@ -54,6 +56,9 @@ class BuildOptions:
     snapshot_cadence_days: int | None = None
     snapshot_count: int | None = None
     column_map: tuple[str, ...] = ()
+    preset: str | None = None
+    date_format: str | None = None
+    decimal_separator: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
     vars_text: str | None = None
@@ -63,4 +68,7 @@ class BuildOptions:
     skip_ml: bool = False
     threads: int = field(default_factory=lambda: int(os.environ.get("RETENTION_THREADS", os.cpu_count() or 2)))
     memory_limit: str = field(default_factory=lambda: os.environ.get("RETENTION_MEMORY_LIMIT", "8GB"))
+    storage_version: str = "v1.4.0"
+    temp_dir: Path | None = None
+    strict: bool = False
     verbose: bool = False

@@ -23,6 +23,7 @@ class InputReport:
     notes: list[str] = field(default_factory=list)
     campaign_files: list[tuple[str, int, int]] = field(default_factory=list)
     campaign_reasons: list[tuple[str, int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _reasons(con) -> list[tuple[str, int, str]]:
@@ -88,15 +89,20 @@ def input_report(db: Path, several_files: bool, as_of_date: str | None) -> Input
                 group by 1, 2 order by 1, 2""").fetchall()
         last_clean = con.execute("select max(invoice_date) from staging.stg_transactions").fetchone()[0]
         _campaign_rows(con, report)
+        report.warnings = [row[0] for row in con.execute(
+            "select message from staging.input_warnings where warning_kind = 'rejected_rows' "
+            "order by warning_id").fetchall()]
     finally:
         con.close()
     names = {reason for reason, _, _ in report.reasons}
     if "invalid_unit_price" in names:
-        report.notes.append("prices with currency symbols, thousands separators or decimal commas are not "
-                            "parsed; export plain numbers such as 1234.50")
+        report.notes.append("prices with currency symbols or thousands separators are not parsed (nor, unless "
+                            "the data settle it or --decimal-separator ',' is given, decimal commas); export plain "
+                            "numbers such as 1234.50")
     if "invalid_invoice_date" in names:
-        report.notes.append("InvoiceDate is read as ISO or the formats of var invoice_date_formats; a day-first "
-                            "file needs --vars '{invoice_date_formats: [\"%d/%m/%Y %H:%M\"]}'")
+        report.notes.append("InvoiceDate is read as ISO, or day/month/year in the convention the data settle "
+                            "(--date-format day-first or month-first; other layouts: --date-format "
+                            "'%d.%m.%y %H:%M', var invoice_date_formats)")
     report.notes += _date_notes(last_clean, as_of_date)
     return report
 

@@ -164,8 +164,9 @@ def build_spark(prepared: PreparedBuild, console: Console) -> Path:
     exports = warehouse_dir / "exports" / "ml"
     if not options.skip_ml:
         check_ml_exports(exports, build_info(files + prepared.campaign_files, dbt_vars))
-    if not is_parquet(files[0]) and not dbt_vars.get("csv_delimiter"):
-        dbt_vars["csv_delimiter"] = detect_delimiter(files[0], dbt_vars.get("csv_encoding"))
+    read = prepared.read_files or files
+    if not is_parquet(read[0]) and not dbt_vars.get("csv_delimiter"):
+        dbt_vars["csv_delimiter"] = detect_delimiter(read[0], dbt_vars.get("csv_encoding"))
     spark_dir = warehouse_dir / "spark"
     spark_dir.mkdir(exist_ok=True)
     log_file = warehouse_dir / "logs" / "build-spark.log"

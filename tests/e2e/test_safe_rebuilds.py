@@ -90,9 +90,16 @@ def test_a_build_fetches_nothing_from_the_network(first_build):
     assert clean_rows(first_build["db"]) == 7
 
 
-def test_the_warehouse_is_written_in_duckdb_1x_storage(first_build):
-    tags = query(first_build["db"], "select tags from duckdb_databases() where database_name = 'retention'").tags[0]
-    assert tags["storage_version"] == "v1.0.0+"
+def _storage_version(db: Path) -> str:
+    return query(db, "select tags from duckdb_databases() where database_name = 'retention'").tags[0]["storage_version"]
+
+
+def test_the_warehouse_is_written_for_duckdb_1_4_readers_or_older_on_request(first_build, tmp_path):
+    assert _storage_version(first_build["db"]) == "v1.4.0+"
+    source = write_csv(tmp_path / "shop.csv", CANONICAL_HEADER, HAND_ROWS)
+    old = build_warehouse(source, tmp_path / "old", "--skip-ml", "--storage-version", "v1.0.0")
+    assert _storage_version(old) == "v1.0.0+"
+    assert clean_rows(old) == clean_rows(first_build["db"])
 
 
 def duckdb1_python() -> str | None:
@@ -102,7 +109,7 @@ def duckdb1_python() -> str | None:
 
 @pytest.mark.skipif(duckdb1_python() is None,
                     reason="no DuckDB 1.x interpreter: create it with `python3 -m venv .venv-duckdb1 && "
-                           ".venv-duckdb1/bin/pip install duckdb==1.1.3` (or set RETENTION_DUCKDB1_PYTHON)")
+                           ".venv-duckdb1/bin/pip install duckdb==1.4.2` (or set RETENTION_DUCKDB1_PYTHON)")
 def test_a_duckdb_1x_reader_opens_every_table(demo_db):
     """Every table of a full build (staging to marts, the Python steps' tables included)."""
     script = textwrap.dedent("""

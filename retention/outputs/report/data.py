@@ -29,6 +29,7 @@ TABLES = {
     "plan_scenarios": "marts.plan_scenarios",
     "uplift_metrics": "ml.uplift_model_metrics",
     "uplift_qini": "ml.uplift_qini",
+    "input_warnings": "staging.input_warnings",
 }
 
 
@@ -91,6 +92,8 @@ def _plan(wh: Warehouse) -> dict[str, Any]:
 def load_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     wh = Warehouse(con)
     data: dict[str, Any] = {key: wh.records(table) for key, table in TABLES.items()}
+    if data["input_warnings"] is not None:
+        data["input_warnings"].sort(key=lambda w: w["warning_id"])
     # the long cohort table only stands in for the wide one when that is missing
     data["cohort_long"] = None if data["cohort_matrix"] else wh.records("features.cohort_retention")
     decisions = "marts.customer_decisions"

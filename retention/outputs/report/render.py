@@ -129,6 +129,7 @@ def build_context(data: dict) -> dict:
         "clv_params": {k: params.get(k) for k in ("clv_horizon_days", "gross_margin", "clv_annual_discount_rate")},
         "alerts": data.get("alerts"), "alert_count": data.get("alert_count"),
         "experiments": data["experiments"], "plan_ranking": data.get("plan_ranking"),
+        "input_warnings": data.get("input_warnings") or [],
     }
 
 
