@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pyarrow as pa
 
 
 def pack_frames(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -28,3 +29,10 @@ def unpack_frame(packed: pd.DataFrame, name: str) -> pd.DataFrame:
     if match.empty:
         raise KeyError(f"no output named {name!r}; have {sorted(packed['output_name'])}")
     return pd.read_parquet(io.BytesIO(bytes(match.iloc[0])))
+
+
+def date_values(values) -> pd.api.extensions.ExtensionArray:
+    """Dates as an Arrow date column: a table of them has a DATE column even when it has no rows
+    (an empty column of Python dates would be typed NULL by DuckDB)."""
+    days = pd.to_datetime(pd.Series(values, dtype="object") if len(values) == 0 else values)
+    return pd.array(list(pd.Series(days).dt.date), dtype=pd.ArrowDtype(pa.date32()))

@@ -52,6 +52,7 @@ from models_py.calibration import (
     season_offset,
     shift,
 )
+from models_py.artifacts import date_values
 from models_py.drivers import top_drivers
 from models_py.estimators import CANDIDATE_MODELS, classifier
 from models_py.snapshots import (
@@ -159,6 +160,11 @@ class ChurnResult:
         When ``previous_features`` is given: ``customer_id``, ``churn_probability``,
         ``is_predicted_churner`` of those rows from the same final model and threshold (with the
         season offset of their own cutoff); else None.
+    contact_scores
+        When ``contact_features`` is given: ``customer_id``, ``cutoff_date`` (a campaign's contact
+        day), ``churn_probability``, ``risk_band``, ``is_predicted_churner`` of every row, from the
+        same final model and threshold, each cutoff with the season offset of its own date; else
+        None.
     """
 
     scores: pd.DataFrame
@@ -176,6 +182,7 @@ class ChurnResult:
     scorer: "ChurnScorer | None" = None
     train_cutoffs: tuple[pd.Timestamp, ...] = field(default_factory=tuple)
     previous_scores: pd.DataFrame | None = None
+    contact_scores: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """The headline figures of the chosen, calibrated model on the out-of-time test cutoff."""
@@ -191,6 +198,8 @@ class ChurnResult:
                   "calibration": self.calibration, "backtest": self.backtest}
         if self.previous_scores is not None:
             tables["previous_scores"] = self.previous_scores
+        if self.contact_scores is not None:
+            tables["contact_scores"] = self.contact_scores
         return tables
 
 
@@ -413,6 +422,7 @@ def train_and_score(
     min_rows_per_class: int = 20,
     n_jobs: int | None = 1,
     previous_features: pd.DataFrame | None = None,
+    contact_features: pd.DataFrame | None = None,
 ) -> ChurnResult:
     """Select, calibrate and apply a churn model with an out-of-time evaluation.
 
@@ -449,6 +459,11 @@ def train_and_score(
         several models at once. None leaves the native pools alone.
     previous_features : DataFrame or None
         Features of the same customers at an earlier cutoff, scored by the same final model.
+    contact_features : DataFrame or None
+        Features as of the contact days of past campaigns (customer_id, cutoff_date, the feature
+        columns; several cutoffs), scored by the same final model (``contact_scores``). The final
+        model has seen every labelled cutoff, so these scores are in sample for the past: a
+        baseline to compare an uplift model with, not an out-of-time forecast.
 
     Returns
     -------
@@ -473,7 +488,8 @@ def train_and_score(
     args = dict(random_state=random_state, threshold_rule=threshold_rule, target_recall=target_recall,
                 candidates=tuple(candidates), max_train_rows=max_train_rows,
                 backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
-                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_features=previous_features)
+                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_features=previous_features,
+                contact_features=contact_features)
     if n_jobs is None:
         return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
     with threadpool_limits(limits=int(n_jobs)):
@@ -530,7 +546,7 @@ def _check_split_sizes(train: pd.DataFrame, test: pd.DataFrame, min_rows_per_cla
 
 def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, random_state,
                      threshold_rule, target_recall, candidates, max_train_rows, backtest_max_train_rows,
-                     batch_size, min_rows_per_class, n_jobs, previous_features) -> ChurnResult:
+                     batch_size, min_rows_per_class, n_jobs, previous_features, contact_features) -> ChurnResult:
     as_of, horizon_days = to_day(as_of_date), int(horizon_days)
     _check_arguments(horizon_days, threshold_rule, target_recall, candidates)
     labelled = labelled_rows(training_snapshots, as_of, horizon_days)
@@ -562,6 +578,7 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
     scorer = ChurnScorer.from_training(final, final_data, threshold)
     scores = scorer.score(current)
     previous_scores = _previous_scores(final, previous_features, labelled, seasonal, threshold)
+    contact_scores = _contact_scores(final, contact_features, labelled, seasonal, threshold)
     history = backtest(labelled, chosen, method, seasonal, horizon_days, max_train_rows=backtest_max_train_rows,
                        min_rows_per_class=min_rows_per_class, **fit_args)
 
@@ -582,7 +599,7 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
         calibration_method=method, season_offset=offset, threshold=threshold, threshold_rule=threshold_rule,
         test_cutoff=split.test_cutoff, model=final, scorer=scorer,
         train_cutoffs=tuple(pd.Timestamp(c) for c in sorted(train["cutoff_date"].unique())),
-        previous_scores=previous_scores,
+        previous_scores=previous_scores, contact_scores=contact_scores,
     )
 
 
@@ -638,6 +655,27 @@ def _previous_scores(model: ChurnModel, previous_features, labelled, seasonal: b
     p = model.with_offset(offset).predict(previous[list(FEATURES)]) if len(previous) else np.array([])
     return pd.DataFrame({"customer_id": previous["customer_id"].to_numpy(),
                          "churn_probability": p.astype("float64"), "is_predicted_churner": p >= threshold})
+
+
+def _contact_scores(model: ChurnModel, contact_features, labelled, seasonal: bool, threshold: float):
+    """Every row of ``contact_features`` scored, each cutoff with its own season offset."""
+    if contact_features is None:
+        return None
+    rows = prepare_features(contact_features, "contact_features", extra=("cutoff_date",))
+    rows["cutoff_date"] = to_days(rows["cutoff_date"])
+    rows = rows.sort_values(["cutoff_date", "customer_id"], kind="mergesort").reset_index(drop=True)
+    p = np.empty(len(rows))
+    for cutoff in rows["cutoff_date"].unique():
+        at = (rows["cutoff_date"] == cutoff).to_numpy()
+        offset = _offset_for(model.with_offset(0.0), labelled, pd.Timestamp(cutoff))[0] if seasonal else 0.0
+        p[at] = model.with_offset(offset).predict(rows.loc[at, list(FEATURES)])
+    return pd.DataFrame({
+        "customer_id": pd.Series(rows["customer_id"].to_numpy(), dtype="str"),
+        "cutoff_date": date_values(rows["cutoff_date"]),
+        "churn_probability": p.astype("float64"),
+        "risk_band": pd.Series(risk_band(p, threshold), dtype="str"),
+        "is_predicted_churner": p >= threshold,
+    })
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from models_py.snapshots import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
-__all__ = ["CANDIDATE_MODELS", "DERIVED_FEATURES", "add_derived", "classifier", "regressor"]
+__all__ = ["CANDIDATE_MODELS", "DERIVED_FEATURES", "add_derived", "classifier", "outcome_classifier", "regressor"]
 
 CANDIDATE_MODELS: tuple[str, ...] = ("logistic_regression", "random_forest", "hist_gradient_boosting")
 DERIVED_FEATURES: tuple[str, ...] = ("recency_gap_ratio",)
@@ -108,6 +108,18 @@ def regressor(random_state: int, numeric: Sequence[str] = NUMERIC_FEATURES) -> P
     robust to the long tail of big spenders (log link)."""
     model = HistGradientBoostingRegressor(
         loss="poisson", learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=40,
+        l2_regularization=1.0, early_stopping=False, random_state=random_state,
+    )
+    return _pipeline(model, False, numeric)
+
+
+def outcome_classifier(random_state: int, n_rows: int, numeric: Sequence[str] = NUMERIC_FEATURES) -> Pipeline:
+    """Gradient boosting of a campaign outcome (ordered in the window, 0/1), one per arm of an
+    uplift model: smaller trees and larger leaves (a tenth of the arm's ``n_rows``, 20 to 200)
+    than the churn candidate, because an arm often has only hundreds of customers and the uplift
+    is the difference of two such models, so their noise adds up."""
+    model = HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=100, max_leaf_nodes=7, min_samples_leaf=max(20, min(200, n_rows // 10)),
         l2_regularization=1.0, early_stopping=False, random_state=random_state,
     )
     return _pipeline(model, False, numeric)

@@ -33,9 +33,12 @@ import pandas as pd
 from scipy.stats import spearmanr
 from threadpoolctl import threadpool_limits
 
+from models_py.artifacts import date_values
 from models_py.clv import bgnbd_expected_purchases_if_alive, fit_bgnbd, fit_gamma_gamma, gamma_gamma_expected_order_value
 from models_py.estimators import regressor
-from models_py.snapshots import FEATURES, labelled_rows, out_of_time_split, prepare_features, sample, sampled_note, to_day
+from models_py.snapshots import (
+    FEATURES, labelled_rows, out_of_time_split, prepare_features, sample, sampled_note, to_day, to_days,
+)
 
 __all__ = ["BASELINES", "METHODS", "ValueModel", "ValueResult", "fit_and_score", "normalised_gini"]
 
@@ -64,12 +67,18 @@ class ValueResult:
         The method that produced ``values``.
     model
         The fitted :class:`ValueModel` that produced ``values``.
+    contact_values
+        When ``contact_features`` is given: ``customer_id``, ``cutoff_date`` (a campaign's contact
+        day), ``value_if_retained`` and ``revenue_if_retained`` of every row, by the same method
+        (fitted on every labelled cutoff, so in sample for the past; NULL at a cutoff whose own
+        history BG/NBD cannot fit, when that is the method); else None.
     """
 
     values: pd.DataFrame
     metrics: pd.DataFrame
     method: str
     model: "ValueModel | None" = None
+    contact_values: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """The chosen method's out-of-time figures and the choice."""
@@ -77,6 +86,13 @@ class ValueResult:
         return {"method": self.method, **{k: float(v) for k, v in zip(rows["metric"], rows["value"])
                                           if k in ("spearman", "normalised_gini", "beats_past_monetary", "margin",
                                                    "horizon_scale")}}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result tables by name (what the dbt models write)."""
+        tables = {"values": self.values, "metrics": self.metrics}
+        if self.contact_values is not None:
+            tables["contact_values"] = self.contact_values
+        return tables
 
 
 def normalised_gini(actual, predicted) -> float:
@@ -242,26 +258,30 @@ def _discounted_scale(horizon_days: int, value_horizon_days: int, annual_discoun
 def fit_and_score(training_snapshots: pd.DataFrame, customer_features: pd.DataFrame, as_of_date,
                   horizon_days: int = 90, *, value_horizon_days: int = 365, margin: float = 0.3,
                   annual_discount_rate: float = 0.0, random_state: int = 42, max_train_rows: int = 100_000,
-                  min_buyers: int = 50, n_jobs: int = 1) -> ValueResult:
+                  min_buyers: int = 50, contact_features: pd.DataFrame | None = None,
+                  n_jobs: int = 1) -> ValueResult:
     """See :func:`_fit_and_score`; ``n_jobs`` limits the native OpenMP / BLAS pools for the call
     (1: reproducible, and no oversubscription when dbt runs several Python models at once)."""
     with threadpool_limits(limits=int(n_jobs)):
         return _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days,
                               value_horizon_days=value_horizon_days, margin=margin,
                               annual_discount_rate=annual_discount_rate, random_state=random_state,
-                              max_train_rows=max_train_rows, min_buyers=min_buyers)
+                              max_train_rows=max_train_rows, min_buyers=min_buyers,
+                              contact_features=contact_features)
 
 
 def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, value_horizon_days,
-                   margin, annual_discount_rate, random_state, max_train_rows, min_buyers) -> ValueResult:
+                   margin, annual_discount_rate, random_state, max_train_rows, min_buyers,
+                   contact_features) -> ValueResult:
     """Choose the value method out of time and apply it as of ``as_of_date``.
 
     ``training_snapshots`` needs the churn model's columns plus ``revenue_in_label_window`` and
     ``mean_repeat_order_value``; ``customer_features`` the features (with
     ``mean_repeat_order_value``) and optionally ``expected_order_value`` (e.g. the Gamma-Gamma
     posterior of ml.customer_clv; else the customer's average order value is used). ``margin``
-    is the gross margin (0, 1]. Raises ValueError when fewer than ``min_buyers`` buyers are in
-    the training or test split.
+    is the gross margin (0, 1]. ``contact_features``: features as of the contact days of past
+    campaigns (with ``cutoff_date``), valued by the same method (``contact_values``). Raises
+    ValueError when fewer than ``min_buyers`` buyers are in the training or test split.
     """
     if not 0 < margin <= 1:
         raise ValueError("margin must be in (0, 1]")
@@ -290,7 +310,29 @@ def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_da
     values = model.score(current)
     rows = _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days)
     metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"]).astype({"value": "float64"})
-    return ValueResult(values=values, metrics=metrics, method=method, model=model)
+    contact = None if contact_features is None else _contact_values(final, method, contact_features, scale, margin)
+    return ValueResult(values=values, metrics=metrics, method=method, model=model, contact_values=contact)
+
+
+def _contact_values(methods: _Methods, method: str, contact_features: pd.DataFrame, scale: float,
+                    margin: float) -> pd.DataFrame:
+    """The value if retained of every row, each cutoff on its own (BG/NBD fits on its history)."""
+    rows = prepare_features(contact_features, "contact_features", extra=("cutoff_date", "mean_repeat_order_value"))
+    rows["cutoff_date"] = to_days(rows["cutoff_date"])
+    rows = rows.sort_values(["cutoff_date", "customer_id"], kind="mergesort").reset_index(drop=True)
+    window = np.full(len(rows), np.nan)
+    for cutoff in rows["cutoff_date"].unique():
+        at = (rows["cutoff_date"] == cutoff).to_numpy()
+        try:  # BG/NBD fits on the cutoff's own history; a cutoff it cannot fit keeps NULL values
+            window[at] = np.clip(methods.predict(method, rows.loc[at].reset_index(drop=True)), 0.0, None)
+        except ValueError:
+            continue
+    return pd.DataFrame({
+        "customer_id": pd.Series(rows["customer_id"].to_numpy(), dtype="str"),
+        "cutoff_date": date_values(rows["cutoff_date"]),
+        "revenue_if_retained": window * scale,
+        "value_if_retained": window * scale * margin,
+    })
 
 
 def _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days) -> list[tuple]:

@@ -32,6 +32,9 @@ def _build_parser(sub) -> None:
                         help="CSV, CSV.gz, Parquet or spreadsheet (.xlsx, .xls: every sheet with the columns) file; repeat it (or give a quoted glob such as 'exports/*.csv') "
                              "for several files, read as one (rows repeated across files kept once); default: env "
                              "TRANSACTIONS, else the demo data")
+    inputs.add_argument("--campaigns", action="append", default=None, metavar="FILE",
+                        help="past campaigns to read back (campaign_id, customer_id, group, contacted_at: e.g. an "
+                             "earlier exports/campaign_assignments.csv); repeat it or give a quoted glob (var campaigns_path)")
     inputs.add_argument("--column-map", action="append", default=[], metavar="NAME=COLUMN",
                         help="your column for a canonical one, e.g. customer_id='Client No'")
     inputs.add_argument("--preset", metavar="NAME",
@@ -50,6 +53,8 @@ def _build_parser(sub) -> None:
     analysis.add_argument("--churn-horizon-days", type=int, metavar="DAYS", help="churn = no order in this many days (default 90)")
     analysis.add_argument("--snapshot-cadence-days", type=int, metavar="DAYS", help="days between training cutoffs (default 30)")
     analysis.add_argument("--snapshot-count", type=int, metavar="N", help="number of past training cutoffs (default 15)")
+    analysis.add_argument("--campaign-id", metavar="ID",
+                          help="id of this build's campaign lists (default retention_<as-of-date>; var campaign_id)")
     analysis.add_argument("--vars", default=None, metavar="YAML", help="dbt vars as YAML/JSON, e.g. '{gross_margin: 0.4}'")
     run = p.add_argument_group("run")
     _warehouse_arg(run)
@@ -83,6 +88,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same file)")
     p.add_argument("--output", default=str(DEFAULT_WAREHOUSE / "demo" / "transactions.parquet"),
                    help="a .parquet, .csv or .csv.gz path")
+    p.add_argument("--campaigns", type=int, default=0, metavar="N",
+                   help="also simulate N past campaigns with a random holdout and a known effect on the customers "
+                        "(responses in the transactions, assignments in --campaigns-output; default 0: none)")
+    p.add_argument("--campaigns-output", metavar="PATH",
+                   help="the campaigns' assignments CSV (default: campaigns.csv beside --output)")
     p = sub.add_parser("report", help="render the HTML report of a built warehouse")
     _warehouse_arg(p)
     p.add_argument("--output", help="where to write it (default: <warehouse-dir>/report.html)")
@@ -113,7 +123,8 @@ def _options(args: argparse.Namespace) -> BuildOptions:
     if not re.fullmatch(r"[0-9]+([.][0-9]+)?\s*([KMGT]i?B|B)", args.memory_limit.strip(), re.IGNORECASE):
         raise UsageError(f"--memory-limit '{args.memory_limit}' is not a size. Fix: e.g. --memory-limit 4GB.")
     return BuildOptions(
-        transactions=tuple(args.transactions or ()), warehouse_dir=Path(args.warehouse_dir).resolve(),
+        transactions=tuple(args.transactions or ()), campaigns=tuple(args.campaigns or ()),
+        campaign_id=args.campaign_id, warehouse_dir=Path(args.warehouse_dir).resolve(),
         as_of_date=args.as_of_date, churn_horizon_days=args.churn_horizon_days,
         snapshot_cadence_days=args.snapshot_cadence_days, snapshot_count=args.snapshot_count,
         column_map=tuple(args.column_map), preset=args.preset, date_format=args.date_format,
@@ -159,10 +170,20 @@ def _dispatch(args: argparse.Namespace, console: Console) -> None:
         run_build(args, console)
     elif args.command == "demo-data":
         from retention.demo import generate
+        from retention.demo.cli import campaign_spec
 
-        summary = generate(args.output, rows=args.rows, seed=args.seed)
+        if args.campaigns < 0:
+            raise UsageError(f"--campaigns {args.campaigns}: give 0 (none) or more.")
+        spec = campaign_spec(args.campaigns, args.output, args.campaigns_output)
+        try:
+            summary = generate(args.output, rows=args.rows, seed=args.seed, campaigns=spec)
+        except ValueError as exc:
+            raise UsageError(f"demo-data: {exc}.") from None
         console.step(f"{summary['rows']:,} rows ({summary['customers']:,} customers) -> {args.output} "
                      f"in {summary['seconds']:.1f}s")
+        for c in summary.get("campaigns", []):
+            console.step(f"campaign {c['campaign_id']}: {c['customers']:,} customers ({c['treated']:,} treated, "
+                         f"{c['control']:,} control), simulated uplift {c['true_uplift']:.1%} -> {spec.output}")
     elif args.command == "report":
         from retention.outputs.report import render_report
 

@@ -48,6 +48,8 @@ class BuildOptions:
     travels down)."""
 
     transactions: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    campaign_id: str | None = None
     warehouse_dir: Path = DEFAULT_WAREHOUSE
     as_of_date: str | None = None
     churn_horizon_days: int | None = None

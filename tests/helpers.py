@@ -75,6 +75,48 @@ def query(db: Path, sql: str, params: list | None = None):
         con.close()
 
 
+# --- campaign experiments: independent computations to check the warehouse against -----------------
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of successes / n, as the two roots in p of
+    (successes / n - p)^2 = z^2 p (1 - p) / n (solved as a quadratic, not by the closed form)."""
+    import numpy as np
+
+    phat = successes / n
+    # (1 + z^2/n) p^2 - (2 phat + z^2/n) p + phat^2 = 0
+    a, b, c = 1 + Z95 ** 2 / n, -(2 * phat + Z95 ** 2 / n), phat ** 2
+    low, high = sorted(np.roots([a, b, c]).real)
+    return max(0.0, float(low)), min(1.0, float(high))
+
+
+def newcombe_interval(x_t: int, n_t: int, x_c: int, n_c: int) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (1998, method 10) of x_t / n_t - x_c / n_c."""
+    p_t, p_c = x_t / n_t, x_c / n_c
+    (l_t, u_t), (l_c, u_c) = wilson_interval(x_t, n_t), wilson_interval(x_c, n_c)
+    d = p_t - p_c
+    return d - ((p_t - l_t) ** 2 + (u_c - p_c) ** 2) ** 0.5, d + ((u_t - p_t) ** 2 + (p_c - l_c) ** 2) ** 0.5
+
+
+def qini_coefficient_by_loop(rows: list[tuple[float, str, int, int]]) -> float:
+    """Qini coefficient of (score, tie key, is_treated, is_retained) rows, written as a plain loop:
+    best score first (ties by key); at depth k, R_T - R_C x N_T / N_C (0 without control yet), as a
+    share of all treated; area by trapezoids over k / n, minus the random line's."""
+    ordered = sorted(rows, key=lambda r: (-r[0], r[1]))
+    n, treated_total = len(ordered), sum(r[2] for r in ordered)
+    n_t = n_c = r_t = r_c = 0
+    previous, area = 0.0, 0.0
+    for t, y in ((r[2], r[3]) for r in ordered):
+        n_t, n_c = n_t + t, n_c + (1 - t)
+        r_t, r_c = r_t + t * y, r_c + (1 - t) * y
+        q = (r_t - r_c * n_t / n_c) / treated_total if n_c else 0.0
+        area += (previous + q) / 2 / n
+        previous = q
+    return area - previous / 2
+
+
 # ---- spreadsheets and shop exports -------------------------------------------------------
 
 NUMBER = __import__("re").compile(r"^-?[0-9]+([.][0-9]+)?$")

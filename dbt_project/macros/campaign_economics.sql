@@ -51,3 +51,30 @@
         {{ campaign_cost('i.contacts', 'i.sum_eov', 'i.sum_churn_x_eov', discount, cost_per_contact, save_rate) }}
             / nullif(({{ save_rate }}) * i.sum_churn_x_revenue, 0) as break_even_margin
 {%- endmacro %}
+
+
+{#- The same arithmetic when a model predicts the uplift u itself: the lift in a customer's chance
+    of ordering in the window that the contact causes (in the lines above, u = save_rate x churn
+    probability). Per customer, u is held to [-(1 - p), p] first, so that the chance of ordering
+    when contacted, 1 - p + u, is a probability:
+
+      value saved    = sum(u * value_if_retained)
+      discount cost  = discount * (sum(expected_order_value) - sum(p * expected_order_value)
+                                   + sum(u * expected_order_value))
+      profit         = value saved - contact cost - discount cost
+
+    With u = save_rate * p these are exactly the macros above (a unit test holds them equal). -#}
+
+{% macro uplift_discount_cost(eov, p_x_eov, u_x_eov, discount) -%}
+    ({{ discount }}) * (({{ eov }}) - ({{ p_x_eov }}) + ({{ u_x_eov }}))
+{%- endmacro %}
+
+{% macro uplift_campaign_cost(contacts, eov, p_x_eov, u_x_eov, discount, cost_per_contact) -%}
+    ({{ campaign_contact_cost(contacts, cost_per_contact) }}
+        + {{ uplift_discount_cost(eov, p_x_eov, u_x_eov, discount) }})
+{%- endmacro %}
+
+{% macro uplift_expected_incremental_profit(u_x_value, contacts, eov, p_x_eov, u_x_eov, discount, cost_per_contact) -%}
+    (({{ u_x_value }})
+        - {{ uplift_campaign_cost(contacts, eov, p_x_eov, u_x_eov, discount, cost_per_contact) }})
+{%- endmacro %}

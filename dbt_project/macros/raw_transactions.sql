@@ -129,7 +129,43 @@
             ~ ', monotonically_increasing_id() as _file_row'
             ~ ' from ' ~ table) -%}
     {%- endfor -%}
+    {%- do run_query(spark_campaigns_view(schema)) -%}
     {{- return('create or replace view ' ~ schema ~ '.transactions as ' ~ selects | join(' union all ')) -}}
+{%- endmacro %}
+
+
+{% macro spark_campaigns_view(schema) -%}
+    {#- On Spark: the view raw.campaigns over the campaign files (var campaigns_path; CSV with a
+        comma delimiter, read as text, or Parquet), with each row's file number, file name and
+        position like raw.transactions; without campaign files, an empty view of the same
+        columns. Returns the statement. -#}
+    {%- set files = campaign_files() -%}
+    {%- if not files -%}
+        {{- return('create or replace view ' ~ schema ~ '.campaigns as select '
+            ~ 'cast(null as string) as campaign_id, cast(null as string) as customer_id, '
+            ~ 'cast(null as string) as `group`, cast(null as string) as contacted_at, '
+            ~ 'cast(null as int) as _file_number, cast(null as string) as _file_name, '
+            ~ 'cast(null as bigint) as _file_row from (select 1 as one) as single_row where 1 = 0') -}}
+    {%- endif -%}
+    {%- set is_parquet = files[0].lower().endswith('.parquet') or files[0].lower().endswith('.parq') -%}
+    {%- set selects = [] -%}
+    {%- for path in files -%}
+        {%- set table = schema ~ '.campaigns_file_' ~ loop.index -%}
+        {%- set options = ['path ' ~ sql_string_literal(path)] -%}
+        {%- if not is_parquet -%}
+            {%- do options.extend(["header 'true'", "inferSchema 'false'", "multiLine 'true'", "quote '\"'",
+                                   "escape '\"'", "mode 'PERMISSIVE'", "sep ','"]) -%}
+        {%- endif -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create table ' ~ table ~ ' using ' ~ ('parquet' if is_parquet else 'csv')
+                         ~ ' options (' ~ options | join(', ') ~ ')') -%}
+        {%- do selects.append('select cast(campaign_id as string) as campaign_id, '
+            ~ 'cast(customer_id as string) as customer_id, cast(`group` as string) as `group`, '
+            ~ 'cast(contacted_at as string) as contacted_at, ' ~ loop.index ~ ' as _file_number, '
+            ~ sql_string_literal(path.replace('\\', '/').split('/')[-1]) ~ ' as _file_name, '
+            ~ 'monotonically_increasing_id() as _file_row from ' ~ table) -%}
+    {%- endfor -%}
+    {{- return('create or replace view ' ~ schema ~ '.campaigns as ' ~ selects | join(' union all ')) -}}
 {%- endmacro %}
 
 
@@ -139,4 +175,26 @@
         folder is var ml_exports_path, else the environment variable RETENTION_ML_EXPORTS. -#}
     {%- set folder = var('ml_exports_path', env_var('RETENTION_ML_EXPORTS', 'warehouse/exports/ml')) | string -%}
     {{- return('parquet.' ~ quote_identifier(folder.rstrip('/') ~ '/' ~ name ~ '.parquet')) -}}
+{%- endmacro %}
+
+
+{% macro campaign_files() -%}
+    {#- The campaign file(s) as a list of strings (var campaigns_path: one path, a glob or a
+        list; empty: none). -#}
+    {%- set p = var('campaigns_path', '') or [] -%}
+    {{- return(([p | string] if p is string else p | map('string') | list) | reject('equalto', '') | list) -}}
+{%- endmacro %}
+
+
+{% macro clean_customer_id(expression) -%}
+    {#- A customer id as text, the same in every file: trimmed, the placeholders that
+        spreadsheet and pandas exports write for "no customer" (nan, none, n/a, ...) as null, and
+        a float's '.0' dropped ('12346.0' -> '12346'). -#}
+    case
+            when lower(trim({{ expression }})) in ('nan', 'none', 'null', 'n/a', 'na', '#n/a', '-')
+                then null
+            when contains({{ expression }}, '.')
+                then {{ retention.regexp_replace("nullif(trim(" ~ expression ~ "), '')", '^([0-9]+)[.]0+$', '\\1') }}
+            else nullif(trim({{ expression }}), '')
+        end
 {%- endmacro %}

@@ -5,16 +5,49 @@
 
 {% macro as_of_date_literal() -%}
     {#- The as_of_date var as a SQL date literal, or none when it is not set. -#}
-    {%- set value = var('as_of_date', '') -%}
+    {{- return(date_var_sql('as_of_date')) -}}
+{%- endmacro %}
+
+
+{% macro date_var_sql(name) -%}
+    {#- A date var (YYYY-MM-DD) as a SQL date literal, or none when it is not set. -#}
+    {%- set value = var(name, '') -%}
     {%- if value is none or (value | string | trim) == '' -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set text = value | string | trim -%}
     {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
         {{ exceptions.raise_compiler_error(
-            "var as_of_date='" ~ text ~ "' is not a date. Use YYYY-MM-DD, e.g. --vars '{as_of_date: 2011-12-10}'.") }}
+            "var " ~ name ~ "='" ~ text ~ "' is not a date. Use YYYY-MM-DD, e.g. --vars '{" ~ name ~ ": 2011-12-10}'.") }}
     {%- endif -%}
     {{ return("date '" ~ text ~ "'") }}
+{%- endmacro %}
+
+
+{% macro campaign_id_literal() -%}
+    {#- The var campaign_id as a SQL string literal, or none when it is not set (the campaign is
+        then named retention_<as_of_date>). Letters, digits and _ . - : only, at most 64. -#}
+    {%- set value = var('campaign_id', '') -%}
+    {%- if value is none or (value | string | trim) == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.match('^[A-Za-z0-9_.:-]{1,64}$', text) -%}
+        {{ exceptions.raise_compiler_error("var campaign_id='" ~ text ~ "' may hold letters, digits and _ . - : "
+            ~ "only (at most 64). Fix: e.g. --campaign-id spring_2012.") }}
+    {%- endif -%}
+    {{ return("'" ~ text ~ "'") }}
+{%- endmacro %}
+
+
+{% macro choice_var(name, choices) -%}
+    {#- A var that must be one of a few words, as a SQL string literal. -#}
+    {%- set value = var(name) | string | trim -%}
+    {%- if value not in choices -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ "='" ~ value ~ "' must be one of " ~ choices | join(', ')
+            ~ ". Fix: --vars '{" ~ name ~ ": " ~ choices[0] ~ "}'.") }}
+    {%- endif -%}
+    {{- return("'" ~ value ~ "'") -}}
 {%- endmacro %}
 
 

@@ -46,6 +46,8 @@ A leaf package (numpy, pyarrow and the standard library only):
 * ``sales``         -- product, quantity and price of sales lines.
 * ``cancellations`` -- cancellation invoices and their lines.
 * ``invoices``      -- a month's invoice plan and its lines as Arrow tables.
+* ``campaigns``     -- optional past campaigns: random holdout, a known effect
+  that peaks at medium recency, responses added to the purchases.
 * ``writer``        -- the streaming Parquet/CSV writer.
 * ``generator``     -- ``generate``: set-up, month loop, summary.
 * ``cli``           -- ``main``, the command line.
@@ -59,6 +61,10 @@ or ``python -m retention.demo ...``, or from Python::
 
     from retention.demo import generate
     summary = generate("warehouse/demo/transactions.parquet", 300_000, seed=42)
+
+With ``--campaigns 2`` (``campaigns=CampaignSpec(...)``) the generator also
+simulates two past campaigns and writes their assignments beside the data;
+without it the file is exactly what it always was.
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from .budget import monthly_targets, row_budget
+from .campaigns import CampaignSpec, simulate_campaigns, write_assignments
 from .cancellations import c_empty, carry_over
 from .catalogue import build_catalogue, country_names
 from .customers import calibrate, default_customers, draw_customers, iter_purchases
@@ -103,14 +104,15 @@ def _write_month(ctx, mp, writer, totals, progress):
         progress.update(flushed, totals["rows"])
 
 
-def _run_months(ctx, sim, writer, progress):
-    """Plan and write every month; returns (totals, customers seen, first and last invoice time)."""
+def _run_months(ctx, sim, writer, progress, purchases):
+    """Plan and write every month of ``purchases`` (month, times, customers); returns (totals,
+    customers seen, first and last invoice time)."""
     cust = ctx["cust"]
     st = dict(gid=0, cseq=0, clid=0, pending=c_empty())
     totals = dict(rows=0, cancellation_rows=0, missing_customer_rows=0, duplicate_rows=0)
     seen = np.zeros(len(cust["acq"]), dtype=bool)
     first_t = last_t = None
-    for m, t_c, c_c in iter_purchases(sim["seq"], cust, sim["scale"], sim["edges_sec"], sim["season"]):
+    for m, t_c, c_c in purchases:
         mp = plan_month(ctx, m, t_c, c_c, st)
         n_inv = len(mp["kind"])
         _write_month(ctx, mp, writer, totals, progress)
@@ -124,28 +126,39 @@ def _run_months(ctx, sim, writer, progress):
 
 
 def generate(output_path, rows, seed=42, start_date="2009-12-01", months=24,
-             chunk_rows=500_000, customers=None, progress=False) -> dict:
+             chunk_rows=500_000, customers=None, progress=False, campaigns: CampaignSpec | None = None) -> dict:
     """Write ~``rows`` synthetic transactions to ``output_path``; return a summary.
 
     The file is a pure function of (rows, seed, start_date, months, customers,
-    file type); ``chunk_rows`` only sets the Parquet row-group size / the
-    amount of data held in memory.  ``progress``: report to stderr every ~2 s.
+    campaigns, file type); ``chunk_rows`` only sets the Parquet row-group size /
+    the amount of data held in memory.  ``progress``: report to stderr every ~2 s.
+    ``campaigns``: simulate past campaigns (module ``campaigns``): their
+    responses go into the transactions and their assignments to
+    ``campaigns.output``; None (the default) leaves the file as it always was.
     The summary dict: output, rows, customers, invoices, first/last invoice
-    date, cancellation/missing-customer/duplicate rows, adjustment invoices
-    and seconds.
+    date, cancellation/missing-customer/duplicate rows, adjustment invoices,
+    seconds and, with campaigns, ``campaigns`` (one dict each: campaign_id,
+    contacted_at, customers, treated, control, responders, true_uplift, ...).
     """
     t0 = time.perf_counter()
     rows, chunk_rows, n_cust = _check_arguments(rows, chunk_rows, customers)
     output_path = os.fspath(output_path)
     os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
     ctx, sim = _setup(rows, seed, start_date, months, n_cust)
+    purchases = iter_purchases(sim["seq"], ctx["cust"], sim["scale"], sim["edges_sec"], sim["season"])
+    campaign_summaries = None
+    if campaigns is not None:
+        purchases, assignments, campaign_summaries = simulate_campaigns(
+            campaigns, list(purchases), ctx["cust"], sim["edges_sec"], ctx["start_epoch_day"], seed)
     writer = Writer(output_path, chunk_rows)
     ok = False
     try:
-        totals, seen, first_t, last_t = _run_months(ctx, sim, writer, _Progress(progress, rows, t0))
+        totals, seen, first_t, last_t = _run_months(ctx, sim, writer, _Progress(progress, rows, t0), purchases)
         ok = True
     finally:
         writer.close(ok)
+    if campaigns is not None:
+        write_assignments(campaigns.output, assignments)
 
     sed = ctx["start_epoch_day"]
     fmt = lambda s: str(np.datetime64(int(s) + sed * DAY, "s")).replace("T", " ")  # noqa: E731
@@ -161,4 +174,5 @@ def generate(output_path, rows, seed=42, start_date="2009-12-01", months=24,
         "duplicate_rows": totals["duplicate_rows"],
         "adjustment_invoices": sim["n_adjust"],
         "seconds": round(time.perf_counter() - t0, 2),
+        **({"campaigns": campaign_summaries} if campaign_summaries is not None else {}),
     }

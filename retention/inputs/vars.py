@@ -10,6 +10,7 @@ import re
 import yaml
 
 from retention.config import SEEDS, BuildOptions, UsageError, canonical_columns, date_text, project_vars
+from retention.inputs.campaigns import campaign_paths
 from retention.inputs.columns import parse_column_map
 from retention.inputs.conventions import parse_date_option
 
@@ -80,6 +81,32 @@ def _check_as_of(dbt_vars: dict) -> None:
     dbt_vars["as_of_date"] = text
 
 
+def _check_campaign_vars(dbt_vars: dict) -> None:
+    """campaign_id, campaign_contacted_at and plan_ranking: the values the SQL accepts."""
+    campaign_id = dbt_vars.get("campaign_id")
+    if campaign_id not in (None, "") and not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", str(campaign_id).strip()):
+        raise UsageError(f"campaign id {campaign_id!r} may hold letters, digits and _ . - : only (at most 64). "
+                         "Fix: e.g. --campaign-id spring_2012.")
+    contacted = dbt_vars.get("campaign_contacted_at")
+    if contacted not in (None, ""):
+        text = date_text(contacted)
+        try:
+            day = dt.date.fromisoformat(text) if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise UsageError(f"campaign_contacted_at '{text}' is not a date. Fix: use YYYY-MM-DD, e.g. "
+                             "--vars '{campaign_contacted_at: 2011-12-12}'.")
+        as_of = dbt_vars.get("as_of_date")
+        if as_of not in (None, "") and day < dt.date.fromisoformat(date_text(as_of)):
+            raise UsageError(f"campaign_contacted_at {day} is before as_of_date {as_of}: the lists are made from the "
+                             "data up to as_of_date. Fix: give a day on or after it.")
+        dbt_vars["campaign_contacted_at"] = text
+    ranking = str(dbt_vars.get("plan_ranking", project_vars()["plan_ranking"]))
+    if ranking not in ("auto", "risk", "uplift"):
+        raise UsageError(f"plan_ranking = {ranking!r} must be auto, risk or uplift. Fix: --vars '{{plan_ranking: auto}}'.")
+
+
 def _check_structured(dbt_vars: dict) -> None:
     formats = dbt_vars.get("invoice_date_formats")
     if formats is not None and (not isinstance(formats, list)
@@ -126,14 +153,23 @@ def validate_vars(dbt_vars: dict) -> None:
         if name in dbt_vars:
             dbt_vars[name] = checked_var(name, dbt_vars[name], rule)
     _check_structured(dbt_vars)
+    _check_campaign_vars(dbt_vars)
+
+
+MEASURED = "measured"
 
 
 def check_scenarios(dbt_vars: dict) -> None:
-    """seeds/campaign_scenarios.csv: shares in [0, 1], costs >= 0, and var plan_scenario in it."""
+    """seeds/campaign_scenarios.csv: shares in [0, 1], costs >= 0, no row named 'measured' (the
+    warehouse makes that one from campaign results); var plan_scenario in it, or 'measured' when
+    campaigns are read back; var campaign_cost_scenario in it."""
     path = SEEDS / "campaign_scenarios.csv"
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     for line, row in enumerate(rows, start=2):
+        if row.get("scenario") == MEASURED:
+            raise UsageError(f"{path}, line {line}: the scenario name '{MEASURED}' is reserved for the save rate the "
+                             "warehouse measures from past campaigns (marts.plan_scenarios). Fix: rename that row.")
         for column, low, high in (("discount", 0, 1), ("save_rate", 0, 1), ("cost_per_contact", 0, None)):
             try:
                 number = float(row.get(column) or "nan")
@@ -145,9 +181,19 @@ def check_scenarios(dbt_vars: dict) -> None:
                                  "Fix: correct that line (shares are fractions, e.g. 0.15 for 15%).")
     names = [row["scenario"] for row in rows]
     scenario = str(dbt_vars.get("plan_scenario", project_vars()["plan_scenario"]))
-    if scenario not in names:
-        raise UsageError(f"var plan_scenario = {scenario!r} is not a scenario of {path} ({', '.join(names)}). "
-                         f"Fix: --vars '{{plan_scenario: {names[0] if names else 'base'}}}', or add the row.")
+    if scenario == MEASURED and not campaign_paths(dbt_vars.get("campaigns_path")):
+        raise UsageError(f"var plan_scenario = {MEASURED} prices the plan at the save rate measured by past campaigns, "
+                         "but no campaigns are read back. Fix: add --campaigns FILE (the assignments of a campaign "
+                         f"whose window has ended, e.g. an earlier exports/campaign_assignments.csv), or choose one of "
+                         f"{', '.join(names)}.")
+    if scenario != MEASURED and scenario not in names:
+        raise UsageError(f"var plan_scenario = {scenario!r} is not a scenario of {path} ({', '.join(names)}, or "
+                         f"{MEASURED} with --campaigns). Fix: --vars '{{plan_scenario: {names[0] if names else 'base'}}}', "
+                         "or add the row.")
+    cost_scenario = str(dbt_vars.get("campaign_cost_scenario", project_vars()["campaign_cost_scenario"]))
+    if cost_scenario not in names:
+        raise UsageError(f"var campaign_cost_scenario = {cost_scenario!r} is not a scenario of {path} "
+                         f"({', '.join(names)}). Fix: --vars '{{campaign_cost_scenario: base}}', or add the row.")
 
 
 def csv_options(encoding: str | None, delimiter: str | None) -> tuple[str | None, str | None]:
@@ -167,8 +213,9 @@ def csv_options(encoding: str | None, delimiter: str | None) -> tuple[str | None
     return encoding or None, delimiter or None
 
 
-def build_vars(options: BuildOptions, files: list) -> dict:
-    """The dbt vars of the build: --vars, then the flags, validated."""
+def build_vars(options: BuildOptions, files: list, campaign_files: list | None = None) -> dict:
+    """The dbt vars of the build: --vars, then the flags, validated. ``campaign_files``: the
+    campaigns read back, resolved (they replace a campaigns_path of --vars)."""
     try:
         dbt_vars: dict = yaml.safe_load(options.vars_text) if options.vars_text else {}
     except yaml.YAMLError as exc:
@@ -176,6 +223,10 @@ def build_vars(options: BuildOptions, files: list) -> dict:
     if not isinstance(dbt_vars, dict):
         raise UsageError(f"--vars must be a YAML/JSON mapping, got: {options.vars_text}")
     dbt_vars["transactions_path"] = str(files[0]) if len(files) == 1 else [str(p) for p in files]
+    if campaign_files:
+        dbt_vars["campaigns_path"] = [str(p) for p in campaign_files]
+    if options.campaign_id:
+        dbt_vars["campaign_id"] = options.campaign_id
     for name in ("as_of_date", "churn_horizon_days", "snapshot_cadence_days", "snapshot_count"):
         value = getattr(options, name)
         if value is not None:

@@ -1,15 +1,18 @@
 """Export the marts for the people and tools that do not query DuckDB.
 
 Every table of schema `marts` as Parquet, and CRM lists as CSV with the columns a CRM import
-needs, best first:
+needs, best first, each holding the **treatment group only** (the control group of every list is
+held out at random: marts.campaign_assignments):
 
-    retention_plan.csv      the customers the retention plan targets (positive expected
-                            incremental profit, within the budgets), by plan rank
-    retention_targets.csv   quadrant: high value, high churn risk (immediate retention offer)
-    brand_ambassadors.csv   quadrant: high value, low risk (early access, referral rewards)
-    sunk_costs.csv          quadrant: low value, high risk (automated low-cost re-engagement only)
-
-The quadrant lists are ordered by expected incremental profit. Every result table of the Python
+    retention_plan.csv        the customers the retention plan targets (positive expected
+                              incremental profit, within the budgets), by plan rank
+    <crm_list>.csv            the customers of a decision quadrant with a CRM list (seed
+                              decision_quadrants.crm_list: retention_targets, brand_ambassadors,
+                              sunk_costs), by expected incremental profit
+    campaign_assignments.csv  both groups of every list (campaign_id, customer_id, group,
+                              contacted_at, ...): the file to read back with --campaigns once the
+                              campaign's window has passed
+ Every result table of the Python
 steps (schema `ml`, except the packed `*_fit` tables) goes to `ml/<table>.parquet`, with
 `ml/build.json` saying which input and vars produced them (the `spark` target can read its ml
 tables from there). The files are written to a temporary folder that replaces the output folder
@@ -24,22 +27,35 @@ from pathlib import Path
 from retention.inputs.files import duckdb_connect, sql_string
 from retention.inputs.vars import NON_RESULT_VARS
 
-CRM_LISTS = {
-    "retention_targets": "high_value_high_risk",
-    "brand_ambassadors": "high_value_low_risk",
-    "sunk_costs": "low_value_high_risk",
-}
+ASSIGNMENTS_FILE = "campaign_assignments.csv"
+ASSIGNMENT_COLUMNS = (
+    "campaign_id", "customer_id", "group", "contacted_at", "list_name", "decision_quadrant", "risk_band",
+    "rfm_segment", "churn_probability", "value_if_retained", "expected_incremental_profit", "plan_rank",
+    "assignment_bucket",
+)
 CRM_COLUMNS = (
-    "customer_id", "country", "decision_quadrant", "strategy", "action", "rfm_segment",
+    "campaign_id", "customer_id", "country", "decision_quadrant", "strategy", "action", "rfm_segment",
     "cluster_name", "risk_band", "churn_probability", "value_if_retained", "expected_incremental_profit",
     "last_order_date", "top_drivers",
 )
 PLAN_COLUMNS = (
-    "plan_rank", "customer_id", "country", "decision_quadrant", "action", "risk_band", "churn_probability",
+    "campaign_id", "plan_rank", "customer_id", "country", "decision_quadrant", "action", "risk_band", "churn_probability",
     "value_if_retained", "expected_order_value", "expected_cost", "expected_incremental_profit", "reason",
     "last_order_date", "top_drivers",
 )
 _FROM_DECISIONS = ("country", "action", "last_order_date", "top_drivers")
+
+
+def crm_lists(con) -> dict[str, str]:
+    """{CRM list name: quadrant key} of the quadrants with a list (seed decision_quadrants.crm_list)."""
+    return dict(con.execute("select crm_list, quadrant_key from reference.decision_quadrants "
+                            "where crm_list is not null order by crm_list").fetchall())
+
+
+def crm_files(written: dict[str, int]) -> list[str]:
+    """The CRM list files among the exports written (the plan's first)."""
+    names = [n for n in written if n.endswith(".csv") and n != ASSIGNMENTS_FILE]
+    return sorted(names, key=lambda n: (n != "retention_plan.csv", n))
 
 
 def build_info(files: list[Path], dbt_vars: dict) -> dict:
@@ -71,17 +87,37 @@ def _copy_csv(con, query: str, target: Path) -> int:
     return con.execute(f"select count(*) from ({query})").fetchone()[0]
 
 
+def _treated(con, list_name: str | None) -> tuple[str, str]:
+    """(join, campaign id column) that keep a list's treatment group (marts.campaign_assignments)."""
+    has = con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
+                      "and table_name = 'campaign_assignments'").fetchone()[0]
+    if not has:  # a warehouse built before campaign experiments: no holdout to apply
+        return "", "cast(null as varchar) as campaign_id"
+    join = ("join marts.campaign_assignments as assignments on assignments.customer_id = decisions.customer_id "
+            f"and assignments.list_name = {sql_string(list_name)} and assignments.\"group\" = 'treatment'")
+    return join, "assignments.campaign_id"
+
+
 def _crm_lists(con, folder: Path) -> dict[str, int]:
     written = {}
-    columns = ", ".join(f"decisions.{c}" if c in _FROM_DECISIONS else f"plan.{c}" for c in PLAN_COLUMNS)
+    join, campaign = _treated(con, "retention_plan")
+    columns = ", ".join(campaign if c == "campaign_id" else f"decisions.{c}" if c in _FROM_DECISIONS else f"plan.{c}"
+                        for c in PLAN_COLUMNS)
     written["retention_plan.csv"] = _copy_csv(
         con, f"select {columns} from marts.retention_plan as plan join marts.customer_decisions as decisions "
-             "using (customer_id) where plan.is_targeted order by plan.plan_rank", folder / "retention_plan.csv")
-    for name, quadrant_key in CRM_LISTS.items():
+             f"using (customer_id) {join} where plan.is_targeted order by plan.plan_rank", folder / "retention_plan.csv")
+    for name, quadrant_key in crm_lists(con).items():
+        join, campaign = _treated(con, name)
+        columns = ", ".join(campaign if c == "campaign_id" else f"decisions.{c}" for c in CRM_COLUMNS)
         written[f"{name}.csv"] = _copy_csv(
-            con, f"select {', '.join(CRM_COLUMNS)} from marts.customer_decisions "
-                 f"where quadrant_key = {sql_string(quadrant_key)} "
-                 "order by expected_incremental_profit desc, customer_id", folder / f"{name}.csv")
+            con, f"select {columns} from marts.customer_decisions as decisions {join} "
+                 f"where decisions.quadrant_key = {sql_string(quadrant_key)} "
+                 "order by decisions.expected_incremental_profit desc, decisions.customer_id", folder / f"{name}.csv")
+    if _treated(con, None)[0]:
+        columns = ", ".join(f'"{c}"' for c in ASSIGNMENT_COLUMNS)
+        written[ASSIGNMENTS_FILE] = _copy_csv(
+            con, f"select {columns} from marts.campaign_assignments order by campaign_id, plan_rank nulls last, "
+                 "customer_id", folder / ASSIGNMENTS_FILE)
     return written
 
 

@@ -15,12 +15,14 @@ _EXAMPLE_COLUMN = {"invalid_quantity": "quantity_raw", "invalid_unit_price": "un
 @dataclass
 class InputReport:
     """Rows per file (raw, clean), rejected rows per reason with an example, overlaps between
-    files, and notes (hints and warnings) for the console."""
+    files, and notes (hints and warnings) for the console; the same for the campaign files."""
 
     files: list[tuple[str, int, int]] = field(default_factory=list)
     reasons: list[tuple[str, int, str]] = field(default_factory=list)
     overlaps: list[tuple[str, str, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    campaign_files: list[tuple[str, int, int]] = field(default_factory=list)
+    campaign_reasons: list[tuple[str, int, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -52,6 +54,23 @@ def _date_notes(last_clean: dt.date | None, as_of_date: str | None) -> list[str]
     return []
 
 
+def _campaign_rows(con, report: InputReport) -> None:
+    """Campaign rows per file (raw, usable) and the rejected ones by reason, with an example."""
+    has = con.execute("select count(*) from information_schema.tables where table_schema = 'staging' "
+                      "and table_name = 'base_campaign_assignments'").fetchone()[0]
+    if not has:
+        return
+    report.campaign_files = con.execute("""
+        select source_file, count(*), count(*) filter (where rejection_reason is null)
+        from staging.base_campaign_assignments group by 1 order by min(raw_row_id)""").fetchall()
+    rows = con.execute("""
+        select rejection_reason, count(*), min(raw_row_id),
+            arg_min(concat_ws(', ', campaign_id_raw, customer_id_raw, group_raw, contacted_at_raw), raw_row_id)
+        from staging.base_campaign_assignments where rejection_reason is not null
+        group by 1 order by 2 desc, 1""").fetchall()
+    report.campaign_reasons = [(reason, count, f"e.g. row {row}: {example!r}") for reason, count, row, example in rows]
+
+
 def input_report(db: Path, several_files: bool, as_of_date: str | None) -> InputReport:
     """What happened to the raw rows: per file, per rejection reason, overlaps between files."""
     con = duckdb_connect(str(db), read_only=True)
@@ -69,6 +88,7 @@ def input_report(db: Path, several_files: bool, as_of_date: str | None) -> Input
                 where copy.source_file <> first.source_file
                 group by 1, 2 order by 1, 2""").fetchall()
         last_clean = con.execute("select max(invoice_date) from staging.stg_transactions").fetchone()[0]
+        _campaign_rows(con, report)
         report.warnings = [row[0] for row in con.execute(
             "select message from staging.input_warnings where warning_kind = 'rejected_rows' "
             "order by warning_id").fetchall()]
@@ -134,8 +154,50 @@ def headline(db_path: Path) -> list[str]:
             n, profit, cost, margin = con.execute(
                 "select plan_targeted_customers, plan_expected_profit, plan_expected_cost, gross_margin "
                 "from marts.retention_kpis").fetchone()
-            lines.append(f"retention plan: {n:,} customers to contact, expected incremental profit {profit:,.0f} "
-                         f"for {cost:,.0f} of contact and discount cost (gross margin {margin:.0%})")
+            held = ""
+            if "marts.campaign_assignments" in tables:
+                campaign, control, ranking = con.execute(
+                    "select any_value(campaign_id), count(*) filter (where \"group\" = 'control'), "
+                    "(select any_value(ranking) from marts.retention_plan) "
+                    "from marts.campaign_assignments where list_name = 'retention_plan'").fetchone()
+                held = (f" ({control:,} of them held out as the control group of campaign {campaign}; ranked by "
+                        f"{'predicted uplift' if ranking == 'predicted_uplift' else 'churn risk'})" if campaign else "")
+            lines.append(f"retention plan: {n:,} customers to contact{held}, expected incremental profit "
+                         f"{profit:,.0f} for {cost:,.0f} of contact and discount cost (gross margin {margin:.0%})")
+        lines += campaign_lines(con, tables)
         return lines
     finally:
         con.close()
+
+
+def campaign_lines(con, tables: set[str]) -> list[str]:
+    """One line per past campaign (uplift with its interval, realised ROI) and one for the uplift model."""
+    if "marts.campaign_results" not in tables:
+        return []
+    lines = []
+    for row in con.execute("""
+            select campaign_id, window_status, treated_customers, control_customers, treated_retention_rate,
+                control_retention_rate, uplift, uplift_ci_low, uplift_ci_high, realised_roi
+            from marts.campaign_results order by first_contacted_at, campaign_id""").fetchall():
+        campaign, status, treated, control, rate_t, rate_c, uplift, low, high, roi = row
+        if uplift is None:
+            lines.append(f"campaign {campaign} ({status}): {treated:,} treated, {control:,} control; no uplift "
+                         "without both groups")
+            continue
+        lines.append(f"campaign {campaign} ({status}): {rate_t:.1%} of {treated:,} treated vs {rate_c:.1%} of "
+                     f"{control:,} control retained, uplift {100 * uplift:+.1f} points (95% interval "
+                     f"{100 * low:+.1f} to {100 * high:+.1f})"
+                     + (f", realised ROI {roi:.0%}" if roi is not None else ""))
+    if lines and "ml.uplift_model_metrics" in tables:
+        values = {(m, k): (v, d) for m, k, v, d in con.execute(
+            "select model, metric, value, detail from ml.uplift_model_metrics").fetchall()}
+        fitted, why = values.get(("choice", "is_fitted"), (0, ""))
+        if fitted == 1:
+            model, risk = values[("two_model", "qini_coefficient")][0], values[("churn_probability", "qini_coefficient")][0]
+            used = values.get(("choice", "use_uplift"), (0, ""))[0] == 1
+            lines.append(f"uplift model: Qini {model:.4f} against {risk:.4f} for ranking by churn probability on the "
+                         f"held-out campaigns: {'it wins' if used else 'it does not win'}"
+                         + (" (the plan ranks by predicted uplift under plan_ranking auto)" if used else ""))
+        else:
+            lines.append(f"uplift model: {why}")
+    return lines

@@ -392,11 +392,15 @@ def _mart_routes(app: FastAPI, served: ServedWarehouse) -> None:
 
     @app.get("/api/campaigns", tags=["marts"])
     def campaigns() -> dict:
-        """marts.campaign_roi, marts.campaign_inputs (the sums the simulator reads) and
-        marts.campaign_sensitivity."""
+        """marts.campaign_roi, marts.campaign_inputs (the sums the simulator reads),
+        marts.campaign_sensitivity, marts.plan_scenarios, and what past campaigns measured
+        (marts.campaign_results and campaign_results_by_segment; empty without campaign files)."""
         with served.use() as g:
             return {"build_id": g.build_id, "roi": _table(g, "campaign_roi"),
-                    "inputs": g.tables.get("campaign_inputs") or [], "sensitivity": g.tables.get("sensitivity") or []}
+                    "inputs": g.tables.get("campaign_inputs") or [], "sensitivity": g.tables.get("sensitivity") or [],
+                    "scenarios": g.tables.get("plan_scenarios") or [],
+                    "results": g.tables.get("campaign_results") or [],
+                    "results_by_segment": g.tables.get("campaign_results_by_segment") or []}
 
 
 def _scoring_routes(app: FastAPI, served: ServedWarehouse) -> None:

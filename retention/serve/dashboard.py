@@ -13,7 +13,7 @@ from retention.serve.scoring import FEATURE_RULES
 
 HERE = Path(__file__).resolve().parent
 # the report's sections the dashboard shows, in order, after its own live sections
-REPORT_SECTIONS = ("trend", "cohorts", "segments", "decisions", "plan", "campaigns", "model")
+REPORT_SECTIONS = ("trend", "cohorts", "segments", "decisions", "plan", "campaigns", "experiments", "model")
 _lock = threading.Lock()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from retention.config import BuildOptions, date_text
 from retention.console import Console
+from retention.inputs.campaigns import campaign_paths, check_campaign_files, resolve_campaign_files
 from retention.inputs.files import resolve_inputs
 from retention.inputs.preflight import Preflight, expand_workbooks, preflight
 from retention.inputs.vars import build_vars
@@ -23,11 +24,16 @@ class PreparedBuild:
     dbt_vars: dict
     checked: Preflight
     started: float = field(default_factory=time.monotonic)
+    campaign_rows: dict[Path, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     # the docs site's fingerprint when this build regenerated it (retention.outputs.docs)
     docs_fingerprint: str | None = None
     # what dbt reads: the files, with a workbook's sheets replaced by their cached Parquet files
     read_files: list[Path] = field(default_factory=list)
+
+    @property
+    def campaign_files(self) -> list[Path]:
+        return list(self.campaign_rows)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -66,11 +72,16 @@ def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
     else:
         files = [demo_path(Path(options.warehouse_dir))]
         ensure_demo_data(files[0], options.demo_rows, console)
-    dbt_vars = build_vars(options, files)
+    campaign_files = resolve_campaign_files(list(options.campaigns)) if options.campaigns else []
+    dbt_vars = build_vars(options, files, campaign_files)
+    if not campaign_files and campaign_paths(dbt_vars.get("campaigns_path")):  # given with --vars
+        campaign_files = resolve_campaign_files(campaign_paths(dbt_vars["campaigns_path"]))
+        dbt_vars["campaigns_path"] = [str(p) for p in campaign_files]
     inputs = expand_workbooks(files, Path(options.warehouse_dir) / "cache", dbt_vars)
     for note in inputs.notes:
         console.step(note)
     checked = preflight(inputs.files, dbt_vars, inputs.names)
+    campaign_rows = check_campaign_files(campaign_files)
     # dbt maps the columns exactly as the preflight resolved them (one resolution, not two)
     dbt_vars.update(checked.dbt_vars)
     dbt_vars["column_map"] = dict(checked.columns)
@@ -79,10 +90,13 @@ def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
         dbt_vars["source_file_names"] = dict(inputs.names)
     if checked.warnings:
         dbt_vars["preflight_warnings"] = list(checked.warnings)
-    prepared = PreparedBuild(options, files, dbt_vars, checked, started, read_files=list(inputs.files))
+    prepared = PreparedBuild(options, files, dbt_vars, checked, started, campaign_rows=campaign_rows,
+                             read_files=list(inputs.files))
     prepared.timings["preflight"] = time.monotonic() - started
     shown = ", ".join(str(p) for p in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     console.step(f"input: {shown} ({checked.total_rows:,} rows; checked in {prepared.timings['preflight']:.1f}s)")
+    for path, rows in campaign_rows.items():
+        console.step(f"campaigns: {path} ({rows:,} rows)")
     for note in checked.notes:
         console.step(note)
     for warning in checked.warnings:

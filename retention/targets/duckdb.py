@@ -25,7 +25,7 @@ from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries
 from retention.disk import (DiskFull, existing, free_bytes, human, is_no_space, path_in, size_of, space_needed,
                             space_warning)
 from retention.outputs.docs import FINGERPRINT_NAME, docs_are_current, docs_fingerprint, write_fingerprint
-from retention.outputs.exports import build_info, stage_exports, swap_exports
+from retention.outputs.exports import ASSIGNMENTS_FILE, build_info, crm_files, stage_exports, swap_exports
 from retention.outputs.summary import built_relations, headline, input_report
 from retention.publish import model_folder, new_build_id, prune_model_folders, publish_atomically, published_build_id
 from retention.targets import PreparedBuild
@@ -162,7 +162,7 @@ def _stage_outputs(prepared: PreparedBuild, building_db: Path, target_dir: Path)
     started = time.monotonic()
     with _writing("the exports"):
         _, written = stage_exports(building_db, warehouse_dir / "exports",
-                                   build_info=build_info(prepared.files, prepared.dbt_vars))
+                                   build_info=build_info(prepared.files + prepared.campaign_files, prepared.dbt_vars))
     prepared.timings["exports"] = time.monotonic() - started
     if prepared.options.report:
         from retention.outputs.report import render_report
@@ -187,9 +187,11 @@ def _publish_outputs(prepared: PreparedBuild, written: dict[str, int]) -> dict[s
         outputs["docs site"] = docs_dir / "index.html"
     swap_exports(staged["exports"], warehouse_dir / "exports")
     outputs["exports"] = warehouse_dir / "exports"
-    for name in ("retention_plan.csv", "retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
-        if name in written:
-            outputs[f"CRM list ({written[name]:,} customers)"] = warehouse_dir / "exports" / name
+    for name in crm_files(written):
+        outputs[f"CRM list ({written[name]:,} customers)"] = warehouse_dir / "exports" / name
+    if ASSIGNMENTS_FILE in written:
+        outputs[f"campaign assignments ({written[ASSIGNMENTS_FILE]:,} rows, both groups; read back with "
+                "--campaigns)"] = warehouse_dir / "exports" / ASSIGNMENTS_FILE
     if prepared.options.report:
         os.replace(staged["report.html"], warehouse_dir / "report.html")
         outputs["report"] = warehouse_dir / "report.html"
@@ -257,6 +259,14 @@ def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> 
         console.step("rejected rows (staging.stg_transactions_rejected), by reason:")
         for reason, count, example in report.reasons:
             console.detail(f"{reason:<24} {count:>12,}   {example}".rstrip())
+    if report.campaign_files:
+        console.step("campaign rows (file: raw -> usable):")
+        for name, raw, clean in report.campaign_files:
+            console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
+    if report.campaign_reasons:
+        console.step("rejected campaign rows (staging.stg_campaign_assignments_rejected), by reason:")
+        for reason, count, example in report.campaign_reasons:
+            console.detail(f"{reason:<24} {count:>12,}   {example}")
     for later, earlier, count in report.overlaps:
         console.step(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
     for note in report.notes:

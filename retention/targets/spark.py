@@ -163,7 +163,7 @@ def build_spark(prepared: PreparedBuild, console: Console) -> Path:
     options, warehouse_dir, dbt_vars, files = prepared.options, prepared.warehouse_dir, prepared.dbt_vars, prepared.files
     exports = warehouse_dir / "exports" / "ml"
     if not options.skip_ml:
-        check_ml_exports(exports, build_info(files, dbt_vars))
+        check_ml_exports(exports, build_info(files + prepared.campaign_files, dbt_vars))
     read = prepared.read_files or files
     if not is_parquet(read[0]) and not dbt_vars.get("csv_delimiter"):
         dbt_vars["csv_delimiter"] = detect_delimiter(read[0], dbt_vars.get("csv_encoding"))

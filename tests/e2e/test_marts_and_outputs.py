@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from helpers import REPO, query
-from retention.outputs.exports import CRM_COLUMNS, CRM_LISTS, PLAN_COLUMNS, export_outputs
+from retention.outputs.exports import ASSIGNMENT_COLUMNS, CRM_COLUMNS, PLAN_COLUMNS, export_outputs
 
 
 def test_every_customer_with_an_order_gets_exactly_one_decision(online_retail_db):
@@ -127,15 +127,26 @@ def test_exports_hold_every_mart_and_crm_lists_with_only_documented_columns(onli
         frame = pd.read_parquet(tmp_path / "exports" / f"{table}.parquet")
         assert len(frame) == written[f"{table}.parquet"]
     decisions = query(online_retail_db, "select * from marts.customer_decisions")
-    for name, key in CRM_LISTS.items():
+    assignments = query(online_retail_db, "select * from marts.campaign_assignments")
+    treated = assignments[assignments["group"] == "treatment"]
+    lists = query(online_retail_db, "select crm_list, quadrant_key from reference.decision_quadrants "
+                                    "where crm_list is not null")
+    assert set(lists.crm_list) == {"retention_targets", "brand_ambassadors", "sunk_costs"}
+    for name, key in zip(lists.crm_list, lists.quadrant_key):
         crm = pd.read_csv(tmp_path / "exports" / f"{name}.csv", dtype={"customer_id": str})
         assert tuple(crm.columns) == CRM_COLUMNS
-        assert set(crm.customer_id) == set(decisions.customer_id[decisions.quadrant_key == key])
+        members = set(decisions.customer_id[decisions.quadrant_key == key])
+        in_treatment = set(treated.customer_id[treated.list_name == name])
+        assert set(crm.customer_id) == members & in_treatment     # the control group is held out
+        assert 0 < len(members - in_treatment) < len(members) / 3
         assert crm.expected_incremental_profit.is_monotonic_decreasing
     plan = query(online_retail_db, "select * from marts.retention_plan where is_targeted order by plan_rank")
     crm = pd.read_csv(tmp_path / "exports" / "retention_plan.csv", dtype={"customer_id": str})
     assert tuple(crm.columns) == PLAN_COLUMNS
-    assert list(crm.customer_id) == list(plan.customer_id) and (crm.expected_incremental_profit > 0).all()
+    plan_treated = plan[plan.customer_id.isin(treated.customer_id[treated.list_name == "retention_plan"])]
+    assert list(crm.customer_id) == list(plan_treated.customer_id) and (crm.expected_incremental_profit > 0).all()
+    both = pd.read_csv(tmp_path / "exports" / "campaign_assignments.csv", dtype={"customer_id": str})
+    assert tuple(both.columns) == ASSIGNMENT_COLUMNS and len(both) == len(assignments)
 
 
 def test_a_bi_tool_in_another_process_reads_the_marts_read_only(online_retail_db):

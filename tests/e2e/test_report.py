@@ -86,6 +86,20 @@ def test_every_section_and_navigation(html):
         assert element in html, element
 
 
+def test_without_campaigns_the_campaign_models_build_empty_and_the_section_is_hidden(html, fixture_db):
+    for table in ("staging.stg_campaign_assignments", "marts.campaign_results", "marts.campaign_results_by_segment",
+                  "ml.customer_uplift", "ml.uplift_qini", "ml.churn_scores_at_contact"):
+        assert query(fixture_db, f"select count(*) as n from {table}").n[0] == 0, table
+    assert set(query(fixture_db, "select source from marts.plan_scenarios").source) == {"seed"}
+    assert set(query(fixture_db, "select ranking from marts.retention_plan").ranking) == {"churn_risk"}
+    why = query(fixture_db, "select detail from ml.uplift_model_metrics where metric = 'is_fitted'").detail[0]
+    assert why.startswith("not fitted: 0 treated and 0 control customers")
+    assert '<section id="experiments">' not in html and 'href="#experiments"' not in html
+    # this build's lists still keep their control group
+    assignments = query(fixture_db, 'select "group", count(*) as n from marts.campaign_assignments group by 1')
+    assert set(assignments["group"]) == {"treatment", "control"}
+
+
 def test_the_first_screen_shows_the_margin_and_the_plan(html, fixture_db):
     kpis = query(fixture_db, "select * from marts.retention_kpis").iloc[0]
     assert f'id="gross-margin">{fmt_pct(kpis.gross_margin, 0)}<' in html

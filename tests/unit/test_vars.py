@@ -26,6 +26,10 @@ from retention.inputs.vars import check_scenarios, validate_vars
     ("sensitivity_save_rates", "0.1", "must be a list of numbers"),
     ("high_value_percentile", 0.995, "from 0.01 to 0.99"),
     ("churn_horizon_days", 0, "a whole number from 1"),
+    ("control_share", 0.6, "a number from 0 to 0.5"),
+    ("control_share", "10%", "a number from 0 to 0.5"),
+    ("campaign_window_days", 0, "a whole number from 1"),
+    ("uplift_min_customers", 5, "a whole number from 20"),
 ])
 def test_a_var_outside_its_rule_is_refused_with_the_fix(name, value, fragment):
     with pytest.raises(UsageError, match=re.escape(fragment)) as info:
@@ -107,3 +111,45 @@ def test_the_plan_scenario_must_be_a_row_of_the_seed(tmp_path, monkeypatch):
     check_scenarios({"plan_scenario": "optimistic"})
     with pytest.raises(UsageError, match=r"plan_scenario = 'greedy' is not a scenario .*pessimistic, base, optimistic"):
         check_scenarios({"plan_scenario": "greedy"})
+
+
+def test_the_measured_scenario_needs_campaigns_read_back(tmp_path, monkeypatch):
+    _seed_copy(tmp_path, monkeypatch, None)
+    with pytest.raises(UsageError, match=r"plan_scenario = measured .*no campaigns are read back.*--campaigns FILE"):
+        check_scenarios({"plan_scenario": "measured"})
+    check_scenarios({"plan_scenario": "measured", "campaigns_path": ["/data/spring.csv"]})
+    check_scenarios({"plan_scenario": "measured", "campaigns_path": "/data/*.csv"})
+
+
+def test_measured_is_a_reserved_scenario_name_in_the_seed(tmp_path, monkeypatch):
+    _seed_copy(tmp_path, monkeypatch, "scenario,discount,cost_per_contact,save_rate,description\n"
+                                      "base,0.15,1.50,0.15,typical\nmeasured,0.1,1,0.3,typed by hand\n")
+    with pytest.raises(UsageError, match=r"line 3: the scenario name 'measured' is reserved.*rename that row"):
+        check_scenarios({})
+
+
+def test_the_campaign_cost_scenario_must_be_a_row_of_the_seed(tmp_path, monkeypatch):
+    _seed_copy(tmp_path, monkeypatch, None)
+    check_scenarios({"campaign_cost_scenario": "pessimistic"})
+    with pytest.raises(UsageError, match=r"campaign_cost_scenario = 'measured' is not a scenario"):
+        check_scenarios({"campaign_cost_scenario": "measured"})
+
+
+@pytest.mark.parametrize("given, fragment", [
+    ({"campaign_id": "spring 2012"}, "letters, digits and _ . - : only"),
+    ({"campaign_id": "x'; drop table t; --"}, "letters, digits and _ . - : only"),
+    ({"campaign_contacted_at": "12/01/2011"}, "is not a date"),
+    ({"campaign_contacted_at": "2011-11-30", "as_of_date": "2011-12-01"}, "before as_of_date 2011-12-01"),
+    ({"plan_ranking": "best"}, "must be auto, risk or uplift"),
+])
+def test_campaign_vars_are_refused_with_the_fix(given, fragment):
+    with pytest.raises(UsageError, match=re.escape(fragment)) as info:
+        validate_vars(dict(given))
+    assert "Fix:" in str(info.value)
+
+
+def test_good_campaign_vars_pass():
+    v = {"campaign_id": "spring_2012.a-1:x", "campaign_contacted_at": "2011-12-05", "as_of_date": "2011-12-01",
+         "plan_ranking": "uplift", "control_share": "0.2"}
+    validate_vars(v)
+    assert v["control_share"] == 0.2 and v["campaign_contacted_at"] == "2011-12-05"

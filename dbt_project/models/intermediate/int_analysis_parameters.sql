@@ -1,4 +1,6 @@
 {%- set as_of = as_of_date_literal() -%}
+{%- set contacted_at = date_var_sql('campaign_contacted_at') -%}
+{%- set campaign_id = campaign_id_literal() -%}
 
 with
 
@@ -45,6 +47,15 @@ final as (
         {{ scenario_var('plan_scenario') }} as plan_scenario,
         {{ var_literal('campaign_max_contacts') }} as campaign_max_contacts,
         {{ var_literal('campaign_budget') }} as campaign_budget,
+        {{ checked_var('control_share') }} as control_share,
+        {{ campaign_id if campaign_id is not none
+           else "concat('retention_', cast(as_of_date as " ~ dbt.type_string() ~ "))" }} as campaign_id,
+        {{ contacted_at if contacted_at is not none else 'as_of_date' }} as campaign_contacted_at,
+        {{ [checked_var('campaign_window_days'), checked_var('churn_horizon_days')] | reject('none') | first }}
+            as campaign_window_days,
+        {{ scenario_var('campaign_cost_scenario') }} as campaign_cost_scenario,
+        {{ checked_var('uplift_min_customers') }} as uplift_min_customers,
+        {{ choice_var('plan_ranking', ['auto', 'risk', 'uplift']) }} as plan_ranking,
         first_transaction_date,
         last_transaction_date
     from dated

@@ -1,4 +1,5 @@
-{#- What each list would earn under each scenario of seed campaign_scenarios, at the var
+{#- What each list would earn under each scenario of marts.plan_scenarios (seed campaign_scenarios
+    and, once past campaigns measured it, 'measured'), at the var
     gross_margin: the retention plan's targeted customers (the campaign the warehouse
     recommends, when its profit is positive) and, for comparison only, each decision quadrant
     contacted whole. -#}
@@ -9,7 +10,7 @@ inputs as (
 ),
 
 scenarios as (
-    select * from {{ ref('campaign_scenarios') }}
+    select * from {{ ref('plan_scenarios') }}
 ),
 
 parameters as (

@@ -13,7 +13,7 @@ parameters as (
 
 plan_scenario as (
     select scenarios.*
-    from {{ ref('campaign_scenarios') }} as scenarios
+    from {{ ref('plan_scenarios') }} as scenarios
     inner join parameters
         on scenarios.scenario = parameters.plan_scenario
 ),

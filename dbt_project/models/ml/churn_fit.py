@@ -1,8 +1,9 @@
 """Train the churn model out of time on the training snapshots and score every customer
 (models_py.churn.train_and_score). The result tables are unpacked by churn_scores,
-churn_model_metrics, churn_feature_importance, churn_calibration, churn_backtest and
-churn_scores_previous (the previous cutoff scored by the same model); the scorer that produced
-churn_scores is saved to the build's model folder (RETENTION_MODELS_DIR, see model_artifacts)."""
+churn_model_metrics, churn_feature_importance, churn_calibration, churn_backtest,
+churn_scores_previous (the previous cutoff scored by the same model) and churn_scores_at_contact
+(the customers of past campaigns as of their contact day); the scorer that produced churn_scores
+is saved to the build's model folder (RETENTION_MODELS_DIR, see model_artifacts)."""
 import os
 
 from models_py.artifacts import pack_frames
@@ -21,6 +22,7 @@ def model(dbt, session):
         threshold_rule="recall_target",
         target_recall=float(params["churn_recall_target"]),
         previous_features=dbt.ref("training_snapshots").filter("snapshot_index = 1").df(),
+        contact_features=dbt.ref("int_customer_features_at_contact").df(),
     )
     artifact = save_model("churn", result.scorer, name=result.model_name, features=FEATURES,
                           metrics=result.summary(), folder=os.environ.get("RETENTION_MODELS_DIR"),

@@ -1,6 +1,7 @@
-"""Choose the value-if-retained method out of time and apply it to every customer
-(models_py.value.fit_and_score). Unpacked by customer_value and value_model_metrics; the fitted
-method is saved to the build's model folder (RETENTION_MODELS_DIR, see model_artifacts)."""
+"""Choose the value-if-retained method out of time and apply it to every customer, and to the
+customers of past campaigns as of their contact day (models_py.value.fit_and_score). Unpacked by
+customer_value, value_model_metrics and customer_value_at_contact; the fitted method is saved to
+the build's model folder (RETENTION_MODELS_DIR, see model_artifacts)."""
 import os
 
 from models_py.artifacts import pack_frames
@@ -22,9 +23,10 @@ def model(dbt, session):
         value_horizon_days=int(params["clv_horizon_days"]),
         margin=float(params["gross_margin"]),
         annual_discount_rate=float(params["clv_annual_discount_rate"]),
+        contact_features=dbt.ref("int_customer_features_at_contact").df(),
     )
     artifact = save_model("value", result.model, name=result.method,
                           features=(*FEATURES, "mean_repeat_order_value", "expected_order_value"),
                           metrics=result.summary(), folder=os.environ.get("RETENTION_MODELS_DIR"),
                           build_id=os.environ.get("RETENTION_BUILD_ID"))
-    return pack_frames({"values": result.values, "metrics": result.metrics, "artifact": artifact})
+    return pack_frames({**result.tables(), "artifact": artifact})

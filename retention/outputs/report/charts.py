@@ -366,3 +366,83 @@ def importance_chart(rows: list[dict] | None, top: int = 12) -> dict | None:
     method = rows[0].get("method") if rows else None
     return {"W": W, "H": H + 18, "ml": ml, "mt": mt, "pw": pw, "bars": bars, "ticks": ticks,
             "bottom": H - 4, "method": method}
+
+
+def forest_chart(rows: list[dict] | None, label_key: str = "label") -> dict | None:
+    """Uplift with its 95% interval, one row each (a forest plot): a dot at the uplift, a line
+    across the interval, the zero line (no effect) marked. Rows need ``uplift``, ``uplift_ci_low``,
+    ``uplift_ci_high``, the label and optionally ``group`` (a heading drawn before its first row)
+    and ``note`` (shown at the right)."""
+    rows = [r for r in rows or [] if r.get("uplift") is not None]
+    if not rows:
+        return None
+    W, ml, mr, mt, row_h = 960, 230, 250, 30, 26
+    headings = sum(1 for i, r in enumerate(rows) if r.get("group") and (i == 0 or rows[i - 1].get("group") != r["group"]))
+    H = mt + row_h * (len(rows) + headings) + 40
+    pw = W - ml - mr
+    lows = [num(r.get("uplift_ci_low"), num(r.get("uplift"))) for r in rows]
+    highs = [num(r.get("uplift_ci_high"), num(r.get("uplift"))) for r in rows]
+    reach = max(max(abs(v) for v in lows + highs), 0.01)
+    top, step = nice_scale(reach, 4)
+    lo = -top if min(lows) < 0 else 0.0
+    lo = max(lo, -top)
+
+    def x(v: float) -> float:
+        return round(ml + pw * (min(max(v, lo), top) - lo) / (top - lo), 2)
+
+    out, y, previous = [], mt, None
+    heads = []
+    for r, low, high in zip(rows, lows, highs):
+        if r.get("group") and r["group"] != previous:
+            heads.append({"y": y + row_h * 0.7, "text": r["group"]})
+            y += row_h
+            previous = r["group"]
+        u = num(r.get("uplift"))
+        cy = y + row_h / 2
+        out.append({
+            "cy": round(cy, 2), "x": x(u), "x0": x(low), "x1": x(high), "label": truncate(r.get(label_key), 30),
+            "name": str(r.get(label_key)), "text": f"{100 * u:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]",
+            "note": r.get("note") or "", "significant": low > 0 or high < 0, "positive": u >= 0,
+            "title": (f"{r.get(label_key)}: uplift {100 * u:+.1f} points, 95% interval {100 * low:+.1f} to "
+                      f"{100 * high:+.1f}" + (f"; {r['note']}" if r.get("note") else ""))})
+        y += row_h
+    ticks = [{"x": x(v), "text": f"{100 * v:+.0f}" if v else "0"} for v in _frange(lo, top, step)]
+    return {"W": W, "H": H, "ml": ml, "mt": mt, "pw": pw, "rows": out, "heads": heads, "ticks": ticks,
+            "zero_x": x(0.0), "bottom": y, "value_x": ml + pw + 12}
+
+
+QINI_COLORS = {"two_model": C_GREEN, "churn_probability": C_ORANGE, "random": C_SLATE}
+QINI_NAMES = {"two_model": "uplift model", "churn_probability": "ranking by churn probability",
+              "random": "random targeting"}
+
+
+def qini_chart(rows: list[dict] | None) -> dict | None:
+    """Qini curves of the held-out customers: incremental retained customers (as a share of all
+    treated) against the share of customers targeted, one line per ranking."""
+    if not rows:
+        return None
+    W, H, ml, mr, mt, mb = 620, 330, 64, 20, 20, 44
+    pw, ph = W - ml - mr, H - mt - mb
+    values = [num(r.get("qini")) for r in rows]
+    top, step = nice_scale(max(max(values), 0.01), 4)
+    bottom = -step * math.ceil(-min(0.0, min(values)) / step - 1e-9)  # ticks through 0
+
+    def x(v: float) -> float:
+        return round(ml + pw * v, 2)
+
+    def y(v: float) -> float:
+        return round(mt + ph - ph * (v - bottom) / (top - bottom), 2)
+
+    lines = []
+    for name in ("random", "churn_probability", "two_model"):
+        points = sorted((r for r in rows if r.get("ranking") == name), key=lambda r: num(r.get("fraction")))
+        if points:
+            path = " ".join(("M" if i == 0 else "L") + f"{x(num(r.get('fraction')))},{y(num(r.get('qini')))}"
+                            for i, r in enumerate(points))
+            lines.append({"name": name, "label": QINI_NAMES.get(name, name), "color": QINI_COLORS.get(name, C_BLUE),
+                          "path": path, "dashed": name == "random"})
+    digits = 0 if abs(round(step * 100) - step * 100) < 1e-9 else 1
+    left = [{"y": y(v), "text": fmt_pct(v, digits)} for v in _frange(bottom, top, step)]
+    bottom_ticks = [{"x": x(v), "text": fmt_pct(v, 0)} for v in (0, 0.25, 0.5, 0.75, 1.0)]
+    return {"W": W, "H": H, "ml": ml, "mt": mt, "pw": pw, "ph": ph, "bottom": mt + ph, "zero_y": y(0.0),
+            "lines": lines, "left_ticks": left, "bottom_ticks": bottom_ticks}

@@ -24,6 +24,11 @@ TABLES = {
     "value_metrics": "ml.value_model_metrics",
     "clv_parameters": "ml.clv_parameters",
     "parameters": "intermediate.int_analysis_parameters",
+    "campaign_results": "marts.campaign_results",
+    "campaign_segments": "marts.campaign_results_by_segment",
+    "plan_scenarios": "marts.plan_scenarios",
+    "uplift_metrics": "ml.uplift_model_metrics",
+    "uplift_qini": "ml.uplift_qini",
     "input_warnings": "staging.input_warnings",
 }
 
@@ -61,7 +66,7 @@ def quoted(table: str) -> str:
 
 def _plan(wh: Warehouse) -> dict[str, Any]:
     if not wh.has("marts.retention_plan"):
-        return {"plan_top": None, "gains": None, "targeted": None, "total_revenue_at_risk": None}
+        return {"plan_top": None, "gains": None, "targeted": None, "total_revenue_at_risk": None, "plan_ranking": None}
     con = wh.con
     total, targeted, risk = con.execute(
         "select count(*), count(*) filter (where is_targeted), coalesce(sum(revenue_at_risk), 0) "
@@ -78,7 +83,10 @@ def _plan(wh: Warehouse) -> dict[str, Any]:
         from marts.retention_plan as plan
         join marts.customer_decisions as decisions using (customer_id)
         where plan.is_targeted order by plan.plan_rank limit 10""") if wh.has("marts.customer_decisions") else None
-    return {"plan_top": top, "gains": gains, "targeted": int(targeted), "total_revenue_at_risk": float(risk)}
+    ranking = (con.execute("select any_value(ranking) from marts.retention_plan").fetchone()[0]
+               if "ranking" in wh.columns["marts.retention_plan"] else None)
+    return {"plan_top": top, "gains": gains, "targeted": int(targeted), "total_revenue_at_risk": float(risk),
+            "plan_ranking": ranking}
 
 
 def load_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -100,6 +108,9 @@ def load_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             from {quoted(decisions)} as decisions {join}
             group by 1, 2 order by 2""")
     data.update(_plan(wh))
+    data["plan_holdout"] = (con.execute("""select count(*) filter (where "group" = 'control'), any_value(campaign_id)
+        from marts.campaign_assignments where list_name = 'retention_plan'""").fetchone()
+                            if wh.has("marts.campaign_assignments") else None)
     alerts = "marts.alerts"
     data["alert_count"] = wh.count(alerts)
     data["alerts"] = wh.records(alerts, f"""

@@ -22,15 +22,16 @@ from retention.outputs.report.formatting import (
     ensure, fmt_date, fmt_int, fmt_money, fmt_month, fmt_num, fmt_pct, num, to_date,
 )
 from retention.outputs.report.sections import (
-    AT_RISK_KEY, build_insights, campaign_model, clv_card, model_card, quadrant_cards, sensitivity_grid, value_card,
+    AT_RISK_KEY, build_insights, campaign_model, clv_card, experiments_card, model_card, quadrant_cards,
+    sensitivity_grid, value_card,
 )
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "templates/report.html.j2"
 # The report's sections, in order: one template each in templates/sections/ (the served dashboard
 # includes the same ones).
-SECTIONS = ("overview", "insights", "trend", "cohorts", "segments", "decisions", "plan", "campaigns", "model",
-            "customers")
+SECTIONS = ("overview", "insights", "trend", "cohorts", "segments", "decisions", "plan", "campaigns", "experiments",
+            "model", "customers")
 DIMENSION_TITLES = {"rfm_segment": "RFM segments", "cluster": "Behavioural clusters", "quadrant": "Decision quadrants"}
 ALERT_KEYS = ("customer_id", "country", "rfm_segment", "previous_rfm_segment", "churn_probability",
               "previous_churn_probability", "value_if_retained", "expected_incremental_profit", "last_order_date",
@@ -46,7 +47,7 @@ ROI_KEYS = ("target_key", "target_name", "target_type", "scenario", "discount", 
 MONTHLY_KEYS = ("month", "active_customers", "new_customers", "returning_customers", "revenue", "retention_rate")
 
 
-def _kpi_cards(kpis: dict, total_customers, model: dict | None) -> list[dict]:
+def _kpi_cards(kpis: dict, total_customers, model: dict | None, holdout: tuple | None = None) -> list[dict]:
     scored = (model or {}).get("scored", {})
     last_year = scored.get("last_year_observed_rate")
     cards = [
@@ -63,7 +64,9 @@ def _kpi_cards(kpis: dict, total_customers, model: dict | None) -> list[dict]:
         {"id": "kpi-revenue-at-risk", "label": "Revenue at risk", "value": fmt_money(kpis.get("revenue_at_risk")),
          "note": "Σ churn probability × revenue if retained", "accent": "risk"},
         {"id": "kpi-plan", "label": "Retention plan", "value": fmt_int(kpis.get("plan_targeted_customers")),
-         "note": "customers to contact (positive expected profit)", "accent": "risk"},
+         "note": ("customers with a positive expected profit"
+                  + (f"; {fmt_int(holdout[0])} of them held out as the control group" if holdout and holdout[1] else "")),
+         "accent": "risk"},
         {"id": "kpi-plan-profit", "label": "Plan expected profit", "value": fmt_money(kpis.get("plan_expected_profit")),
          "note": f"at a gross margin of {fmt_pct(kpis.get('gross_margin'), 0)}"},
         {"id": "kpi-model-auc", "label": "Model ROC-AUC", "value": fmt_num(kpis.get("model_roc_auc"), 3),
@@ -107,13 +110,14 @@ def build_context(data: dict) -> dict:
     margin = kpis.get("gross_margin", params.get("gross_margin"))
     gains = (gains_chart(data.get("gains"), data.get("targeted") or 0, data.get("total_revenue_at_risk") or 0.0)
              if data.get("gains") else None)
+    data["experiments"] = experiments_card(data, params)
     total_customers = kpis.get("total_customers", data.get("customer_count"))
     return {
         "generated_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "as_of_date": fmt_date(as_of), "data_from": fmt_date(first), "data_to": fmt_date(last),
         "total_customers": fmt_int(total_customers), "margin": fmt_pct(margin, 0),
         "horizon": fmt_int(kpis.get("churn_horizon_days") or params.get("churn_horizon_days")),
-        "kpis": _kpi_cards(kpis, total_customers, model), "has_kpis": bool(data.get("kpis")),
+        "kpis": _kpi_cards(kpis, total_customers, model, data.get("plan_holdout")), "has_kpis": bool(data.get("kpis")),
         "insights": build_insights(data, kpis, summary, cards, model, gains),
         "trend": trend_chart(data.get("monthly"), as_of),
         "monthly_rows": sorted(data.get("monthly") or [], key=lambda r: to_date(r.get("month")) or dt.date.min),
@@ -128,6 +132,7 @@ def build_context(data: dict) -> dict:
         "importance": importance_chart(data.get("importance")), "clv": clv_card(data.get("clv_parameters")),
         "clv_params": {k: params.get(k) for k in ("clv_horizon_days", "gross_margin", "clv_annual_discount_rate")},
         "alerts": data.get("alerts"), "alert_count": data.get("alert_count"),
+        "experiments": data["experiments"], "plan_ranking": data.get("plan_ranking"),
         "input_warnings": data.get("input_warnings") or [],
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from retention.outputs.report.charts import _diverging, _quantile, nice_scale
+from retention.outputs.report.charts import _diverging, _quantile, forest_chart, nice_scale, qini_chart
 from retention.outputs.report.formatting import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct, num
 
 AT_RISK_KEY = "high_value_high_risk"
@@ -259,13 +259,121 @@ def sensitivity_grid(rows: list[dict] | None) -> dict | None:
             "margin": fmt_pct(first.get("gross_margin"), 0), "contacts": fmt_int(first.get("contacts"))}
 
 
+# --------------------------------------------------------------------------- campaign experiments
+
+DIMENSION_LABELS = {"decision_quadrant": "Decision quadrant at contact", "risk_band": "Churn risk band at contact",
+                    "rfm_segment": "RFM segment at contact"}
+RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+def _points(x: Any) -> str:
+    return "—" if x is None else f"{100 * num(x):+.1f}"
+
+
+def _campaign_rows(results: list[dict]) -> list[dict]:
+    out = []
+    for r in sorted(results, key=lambda r: (str(r.get("last_contacted_at")), str(r.get("campaign_id")))):
+        out.append({**r, "contacted": (fmt_date(r.get("first_contacted_at")) if r.get("first_contacted_at") ==
+                                       r.get("last_contacted_at") else
+                                       f"{fmt_date(r.get('first_contacted_at'))} – {fmt_date(r.get('last_contacted_at'))}"),
+                    "uplift_text": _points(r.get("uplift")),
+                    "interval_text": (f"{_points(r.get('uplift_ci_low'))} to {_points(r.get('uplift_ci_high'))}"
+                                      if r.get("uplift") is not None else "—"),
+                    "is_significant": r.get("uplift_ci_low") is not None and (num(r.get("uplift_ci_low")) > 0
+                                                                              or num(r.get("uplift_ci_high")) < 0),
+                    "complete": r.get("window_status") == "complete"})
+    return out
+
+
+def _segment_rows(segments: list[dict], campaign_id: Any) -> list[dict]:
+    rows = [r for r in segments if r.get("campaign_id") == campaign_id]
+    quadrant_rank = {name: i for i, name in enumerate(QUADRANT_DEFAULT_NAMES.values())}
+
+    def order(r: dict) -> tuple:
+        dim = str(r.get("dimension"))
+        inner = (RISK_ORDER.get(str(r.get("segment")), 9) if dim == "risk_band" else
+                 quadrant_rank.get(str(r.get("segment")), 9) if dim == "decision_quadrant" else
+                 -num(r.get("treated_customers")) - num(r.get("control_customers")))
+        return list(DIMENSION_LABELS).index(dim) if dim in DIMENSION_LABELS else 9, inner, str(r.get("segment"))
+
+    out = []
+    for r in sorted(rows, key=order):
+        n_t, n_c = fmt_int(r.get("treated_customers")), fmt_int(r.get("control_customers"))
+        out.append({**r, "group": DIMENSION_LABELS.get(str(r.get("dimension")), r.get("dimension")),
+                    "label": r.get("segment"), "note": f"n = {n_t} / {n_c}",
+                    "uplift_text": _points(r.get("uplift")),
+                    "interval_text": (f"{_points(r.get('uplift_ci_low'))} to {_points(r.get('uplift_ci_high'))}"
+                                      if r.get("uplift") is not None else "—")})
+    return out
+
+
+def _uplift_model(metrics: list[dict] | None, qini: list[dict] | None, ranking: Any) -> dict | None:
+    if not metrics:
+        return None
+    by = {(str(r.get("model")), str(r.get("metric"))): r for r in metrics}
+
+    def value(model: str, metric: str) -> Any:
+        return (by.get((model, metric)) or {}).get("value")
+
+    fitted = num(value("choice", "is_fitted")) == 1
+    wins = num(value("choice", "use_uplift")) == 1
+    return {"fitted": fitted, "wins": wins, "why": (by.get(("choice", "is_fitted")) or {}).get("detail"),
+            "qini_model": value("two_model", "qini_coefficient"), "qini_risk": value("churn_probability", "qini_coefficient"),
+            "top_model": value("two_model", "uplift_top_30pct"), "top_risk": value("churn_probability", "uplift_top_30pct"),
+            "split": (by.get(("split", "is_out_of_time")) or {}).get("detail"),
+            "test_treated": value("split", "test_treated"), "test_control": value("split", "test_control"),
+            "min_customers": value("choice", "min_customers"),
+            "used": ranking == "predicted_uplift", "chart": qini_chart(qini) if fitted else None}
+
+
+def experiments_card(data: dict, params: dict) -> dict | None:
+    """The section "What the last campaigns did": None when no past campaign was read back."""
+    results = data.get("campaign_results") or []
+    if not results:
+        return None
+    campaigns = _campaign_rows(results)
+    latest = next((c for c in reversed(campaigns) if c["complete"]), campaigns[-1])
+    segments = _segment_rows(data.get("campaign_segments") or [], latest.get("campaign_id"))
+    scenarios = {str(r.get("scenario")): r for r in data.get("plan_scenarios") or []}
+    measured = scenarios.get("measured")
+    assumed = scenarios.get(str(params.get("campaign_cost_scenario") or "base"))
+    plan_scenario = str(params.get("plan_scenario") or "base")
+    forest_rows = [{**c, "label": c.get("campaign_id"), "note": c.get("window_status")} for c in campaigns]
+    return {"campaigns": campaigns, "latest": latest, "segments": segments,
+            "campaign_forest": forest_chart(forest_rows), "segment_forest": forest_chart(segments),
+            "measured": measured, "assumed": assumed, "plan_scenario": plan_scenario,
+            "measured_in_use": plan_scenario == "measured",
+            "uplift": _uplift_model(data.get("uplift_metrics"), data.get("uplift_qini"), data.get("plan_ranking")),
+            "window_days": latest.get("window_days")}
+
+
+def campaign_insight(card: dict | None) -> str | None:
+    if not card:
+        return None
+    c = card["latest"]
+    if c.get("uplift") is None:
+        return (f"Campaign {c.get('campaign_id')} ({c.get('window_status')}) has no control group to compare with: "
+                "its effect cannot be measured.")
+    text = (f"Campaign {c.get('campaign_id')} ({c.get('window_status')}): {fmt_pct(c.get('treated_retention_rate'))} "
+            f"of the contacted customers ordered within {fmt_int(c.get('window_days'))} days against "
+            f"{fmt_pct(c.get('control_retention_rate'))} of the control group, an uplift of {c['uplift_text']} points "
+            f"(95% interval {c['interval_text']})")
+    if not c["is_significant"]:
+        text += ", which cannot be told apart from no effect"
+    if c.get("realised_roi") is not None:
+        text += (f"; the window's extra margin {fmt_money(c.get('incremental_margin'))} against "
+                 f"{fmt_money(c.get('realised_cost'))} of cost: realised ROI {fmt_pct(c.get('realised_roi'), 0)}")
+    return text + "."
+
+
 # --------------------------------------------------------------------------- findings
 
 def _share(part: Any, whole: float) -> str:
     return fmt_pct(num(part) / whole) if whole else "—"
 
 
-def plan_insight(kpis: dict, roi_rows: list[dict] | None, gains: dict | None) -> str | None:
+def plan_insight(kpis: dict, roi_rows: list[dict] | None, gains: dict | None, holdout: tuple | None = None,
+                 ranking: Any = None) -> str | None:
     if kpis.get("plan_targeted_customers") is None:
         return None
     n = num(kpis["plan_targeted_customers"])
@@ -281,7 +389,13 @@ def plan_insight(kpis: dict, roi_rows: list[dict] | None, gains: dict | None) ->
         text += f"; the list breaks even at a margin of {fmt_pct(plan['break_even_margin'])}"
     if gains:
         text += f", and reaches {fmt_pct(gains['budget_share'])} of all revenue at risk"
-    return text + "."
+    text += "."
+    if ranking == "predicted_uplift":
+        text += " Customers are ranked by the uplift model's predicted uplift × value, which beat churn risk on past campaigns."
+    if holdout and holdout[1]:
+        text += (f" {fmt_int(holdout[0])} of them are held out at random as the control group of campaign "
+                 f"{holdout[1]}, so that its effect can be measured.")
+    return text
 
 
 def leak_insight(summary: list[dict]) -> str | None:
@@ -342,10 +456,12 @@ def build_insights(data: dict, kpis: dict, summary: list[dict], cards: list[dict
                    gains: dict | None) -> list[dict]:
     """Short findings computed from the data; each is left out when its inputs are missing. The
     campaign finding is the plan's: no finding recommends a quadrant."""
-    found = [("The retention plan", plan_insight(kpis, data.get("campaign_roi"), gains)),
+    found = [("The retention plan", plan_insight(kpis, data.get("campaign_roi"), gains, data.get("plan_holdout"),
+                                                 data.get("plan_ranking"))),
              ("Where the revenue leaks", leak_insight(summary)),
              ("High value, high risk", quadrant_insight(cards))]
     found += [("Engagement threshold", text) for text in engagement_insights(data.get("engagement"))]
     found += [("How far to trust the scores", model["trust"] if model else None),
-              ("Churn now", churn_insight(kpis))]
+              ("Churn now", churn_insight(kpis)),
+              ("What the last campaign did", campaign_insight(data.get("experiments")))]
     return [{"title": title, "text": text} for title, text in found if text]

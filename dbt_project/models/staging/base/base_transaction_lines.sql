@@ -59,14 +59,7 @@ parsed as (
         nullif(trim(stock_code_raw), '') as stock_code,
         nullif(trim(description_raw), '') as description,
         nullif(trim(country_raw), '') as country,
-        -- placeholders that spreadsheet and pandas exports write for "no customer"
-        case
-            when lower(trim(customer_id_raw)) in ('nan', 'none', 'null', 'n/a', 'na', '#n/a', '-')
-                then null
-            when contains(customer_id_raw, '.')
-                then {{ retention.regexp_replace("nullif(trim(customer_id_raw), '')", '^([0-9]+)[.]0+$', '\\1') }}
-            else nullif(trim(customer_id_raw), '')
-        end as customer_id,
+        {{ clean_customer_id('customer_id_raw') }} as customer_id,
         {#- A column that is already numeric or a timestamp (typed Parquet) is converted
             directly; text is validated and parsed. typeof() is the column's type, so
             DuckDB settles the branch once per query, not per row. #}
