@@ -32,6 +32,7 @@ fitted.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -490,9 +491,7 @@ def train_and_score(
                 backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
                 min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_features=previous_features,
                 contact_features=contact_features)
-    if n_jobs is None:
-        return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
-    with threadpool_limits(limits=int(n_jobs)):
+    with contextlib.nullcontext() if n_jobs is None else threadpool_limits(limits=int(n_jobs)):
         return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
 
 

@@ -754,15 +754,7 @@ def score_customers(
     not converge raises ValueError -- there is no fallback.
     """
     s = _validate_summary(summary)
-    if not (np.isfinite(horizon_days) and horizon_days > 0):
-        raise ValueError("horizon_days must be a positive number of days")
-    if not np.isfinite(margin) or margin < 0:
-        raise ValueError("margin must be a finite number >= 0")
-    if not np.isfinite(annual_discount_rate) or annual_discount_rate < 0:
-        raise ValueError("annual_discount_rate must be a finite number >= 0")
-    windows = list(expected_purchase_windows)
-    if any((not float(w).is_integer()) or w <= 0 for w in windows) or len(set(windows)) != len(windows):
-        raise ValueError("expected_purchase_windows must be distinct positive integers (days)")
+    windows = _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expected_purchase_windows)
 
     bg = bgnbd_fit if bgnbd_fit is not None else fit_bgnbd(s)
     gg = gamma_gamma_fit if gamma_gamma_fit is not None else fit_gamma_gamma(s)
@@ -784,18 +776,41 @@ def score_customers(
     eov = np.asarray(gamma_gamma_expected_order_value(gg, x, m), dtype="float64").reshape(-1)
     scores["expected_order_value"] = eov
 
-    ends = _step_ends(float(horizon_days))
+    scores["clv"], scores["clv_baseline"] = _discounted_clv(bg, x, tx, T, m, eov, float(horizon_days), margin,
+                                                            annual_discount_rate)
+
+    return scores, _parameter_rows(bg, gg, identified, statistic)
+
+
+def _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expected_purchase_windows) -> list:
+    if not (np.isfinite(horizon_days) and horizon_days > 0):
+        raise ValueError("horizon_days must be a positive number of days")
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError("margin must be a finite number >= 0")
+    if not np.isfinite(annual_discount_rate) or annual_discount_rate < 0:
+        raise ValueError("annual_discount_rate must be a finite number >= 0")
+    windows = list(expected_purchase_windows)
+    if any((not float(w).is_integer()) or w <= 0 for w in windows) or len(set(windows)) != len(windows):
+        raise ValueError("expected_purchase_windows must be distinct positive integers (days)")
+    return windows
+
+
+def _discounted_clv(bg, x, tx, T, m, eov, horizon_days: float, margin: float, annual_discount_rate: float):
+    """(clv, clv_baseline) of every customer, both discounted on the 30-day schedule of _step_ends."""
+    ends = _step_ends(horizon_days)
     starts = np.concatenate([[0.0], ends[:-1]])
     discount = (1.0 + annual_discount_rate) ** (ends / 365.0)
     cum = np.stack([_cond_expected(bg, t, x, tx, T) for t in ends], axis=1)  # (n, steps)
-    step_purchases = np.diff(np.concatenate([np.zeros((len(s), 1)), cum], axis=1), axis=1)
-    scores["clv"] = margin * eov * (step_purchases / discount).sum(axis=1)
-
+    step_purchases = np.diff(np.concatenate([np.zeros((len(x), 1)), cum], axis=1), axis=1)
+    clv = margin * eov * (step_purchases / discount).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(T > 0, x / T, 0.0)
     base_value = np.where(m > 0, m, 0.0)  # monetary_value, negative spend floored at 0
-    scores["clv_baseline"] = margin * base_value * rate * float(np.sum((ends - starts) / discount))
+    return clv, margin * base_value * rate * float(np.sum((ends - starts) / discount))
 
+
+def _parameter_rows(bg, gg, identified: bool, statistic: float) -> pd.DataFrame:
+    """clv_parameters: model, name, value."""
     rows = [
         ("bgnbd", "r", bg.r),
         ("bgnbd", "alpha", bg.alpha),
@@ -820,7 +835,7 @@ def score_customers(
     ]
     params = pd.DataFrame(rows, columns=["model", "name", "value"])
     params["value"] = params["value"].astype("float64")
-    return scores, params
+    return params
 
 
 # --------------------------------------------------------------------------

@@ -290,6 +290,35 @@ def silhouette_scores(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk_rows
 
 
 def _segment(customer_features, k, k_range, random_state, sample_size, minibatch_threshold, churn, lapse_days):
+    raw = _segment_inputs(customer_features)
+    n = len(raw)
+    ks = [int(k)] if k is not None else sorted({int(v) for v in k_range})
+    if not ks or min(ks) < 2 or max(ks) >= n:
+        raise ValueError(
+            f"k must be >= 2 and smaller than the number of customers ({n}); got {ks}: "
+            "pass a smaller k / k_range or more customers"
+        )
+    k_selection, chosen_k = _select_k(raw, ks, k, random_state, sample_size)
+    algorithm, pipe, remap, cluster_id, names = _fit_clusters(raw, chosen_k, random_state, minibatch_threshold)
+    assignments = pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"].to_numpy(),
+            "cluster_id": cluster_id,
+            "cluster_name": np.array([names[c] for c in cluster_id], dtype=object),
+        }
+    )
+    return SegmentationResult(
+        assignments=assignments,
+        profiles=_profiles(raw, cluster_id, names, chosen_k, churn, lapse_days),
+        k_selection=k_selection.reset_index(drop=True),
+        k=chosen_k,
+        algorithm=algorithm,
+        model=SegmentModel(pipe, remap, names),
+    )
+
+
+def _segment_inputs(customer_features) -> pd.DataFrame:
+    """customer_id and SEGMENT_FEATURES as float64, one row per customer, ordered by customer_id."""
     missing = [c for c in ("customer_id",) + SEGMENT_FEATURES if c not in customer_features.columns]
     if missing:
         raise ValueError(f"customer_features lacks required columns {missing}")
@@ -302,18 +331,14 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
     if raw["customer_id"].duplicated().any():
         raise ValueError("customer_features must have one row per customer_id")
     raw = raw.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    n = len(raw)
-    if n < 3:
-        raise ValueError(f"need at least 3 customers to segment, got {n}")
+    if len(raw) < 3:
+        raise ValueError(f"need at least 3 customers to segment, got {len(raw)}")
+    return raw
 
-    ks = [int(k)] if k is not None else sorted({int(v) for v in k_range})
-    if not ks or min(ks) < 2 or max(ks) >= n:
-        raise ValueError(
-            f"k must be >= 2 and smaller than the number of customers ({n}); got {ks}: "
-            "pass a smaller k / k_range or more customers"
-        )
 
-    if n > sample_size:
+def _select_k(raw: pd.DataFrame, ks: list[int], k, random_state, sample_size) -> tuple[pd.DataFrame, int]:
+    """(segment_k_selection, the chosen k): silhouette of every k on one fixed-seed sample."""
+    if len(raw) > sample_size:
         sample = raw.sample(n=sample_size, random_state=random_state).sort_index()
     else:
         sample = raw
@@ -333,8 +358,13 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
     k_selection = k_selection[["k", "silhouette", "inertia", "is_chosen", "sample_rows"]]
     k_selection["k"] = k_selection["k"].astype("int64")
     k_selection["sample_rows"] = k_selection["sample_rows"].astype("int64")
+    return k_selection, chosen_k
 
-    if n > minibatch_threshold:
+
+def _fit_clusters(raw: pd.DataFrame, chosen_k: int, random_state, minibatch_threshold):
+    """(algorithm, fitted pipeline, fit label -> cluster_id, cluster_id of every row, names): the
+    final fit on every customer, clusters numbered by mean monetary (highest first), then size."""
+    if len(raw) > minibatch_threshold:
         algorithm = "MiniBatchKMeans"
         model = MiniBatchKMeans(n_clusters=chosen_k, batch_size=4096, n_init=3, random_state=random_state)
     else:
@@ -358,15 +388,12 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
     for old, new in remap.items():
         ordered_centers[new] = centers[old]
     names = _name_clusters(raw, cluster_id, ordered_centers)
+    return algorithm, pipe, remap, cluster_id, names
 
-    assignments = pd.DataFrame(
-        {
-            "customer_id": raw["customer_id"].to_numpy(),
-            "cluster_id": cluster_id,
-            "cluster_name": np.array([names[c] for c in cluster_id], dtype=object),
-        }
-    )
 
+def _profiles(raw: pd.DataFrame, cluster_id: np.ndarray, names: dict, chosen_k: int, churn, lapse_days) -> pd.DataFrame:
+    """segment_profiles: size, revenue share, medians, lapsed share and churn rate of each cluster."""
+    n = len(raw)
     frame = raw.assign(cluster_id=cluster_id)
     frame["revenue"] = frame["monetary"].clip(lower=0.0).fillna(0.0)
     frame["lapsed"] = (frame["recency_days"] > lapse_days).astype(float)
@@ -395,12 +422,4 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
         profiles[f"median_{col}"] = g[col].median().reindex(profiles["cluster_id"]).to_numpy()
     profiles["lapsed_share"] = g["lapsed"].mean().reindex(profiles["cluster_id"]).to_numpy()
     profiles["churn_rate"] = g["churn"].mean().reindex(profiles["cluster_id"]).to_numpy(dtype="float64")
-
-    return SegmentationResult(
-        assignments=assignments,
-        profiles=profiles,
-        k_selection=k_selection.reset_index(drop=True),
-        k=chosen_k,
-        algorithm=algorithm,
-        model=SegmentModel(pipe, remap, names),
-    )
+    return profiles
