@@ -365,6 +365,10 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0, time_scale: float =
     theta, converged, iterations, message = _maximise(
         objective, theta0, ["r", "alpha", "a", "b"], "add data (longer calibration window) or refit with penalizer > 0"
     )
+    if not converged and message.startswith("optimiser stopped"):
+        refit = _point_mass_refit(objective, theta)
+        if refit is not None:
+            theta, converged, message, iterations = refit, True, "", iterations + 1
     r, alpha_s, a, b = (float(v) for v in np.exp(theta))
     ll = float(np.sum(log_likelihood(r, alpha_s, a, b)) - x.sum() * np.log(time_scale))
     return BGNBDFit(
@@ -381,6 +385,32 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0, time_scale: float =
         penalizer=float(penalizer),
     )
 
+
+# Beyond this a + b the Beta(a, b) of the drop-out probability is a point mass for every purpose
+# of the model (a standard deviation below 1% of a / (a + b) for a / (a + b) above 0.01); the
+# likelihood is flat along a + b there and, in floating point, noisy (hence no small gradient).
+_POINT_MASS_CONCENTRATION = 1e4
+# The a + b at which such a fit is made: far in the flat part, well before the noise.
+_POINT_MASS_FIT = 1e5
+
+
+def _point_mass_refit(objective: Callable[[np.ndarray], float], theta: np.ndarray) -> np.ndarray | None:
+    """When a BG/NBD fit ran out along a + b -> infinity (every customer drops out with the same
+    probability after a purchase), the fit of (r, alpha, a / (a + b)) at a + b = _POINT_MASS_FIT, as
+    log-parameters; None when the fit did not end there, the refit does not converge, or more
+    spread in the drop-out probability (a + b a hundred times smaller) would fit better."""
+    if not np.exp(theta[2]) + np.exp(theta[3]) >= _POINT_MASS_CONCENTRATION:
+        return None
+
+    def full(u: np.ndarray, concentration: float = _POINT_MASS_FIT) -> np.ndarray:
+        mean = 1.0 / (1.0 + np.exp(-u[2]))
+        return np.array([u[0], u[1], np.log(mean * concentration), np.log((1.0 - mean) * concentration)])
+
+    u, converged, _, _ = _maximise(lambda u: objective(full(u)), np.array([theta[0], theta[1], theta[2] - theta[3]]),
+                                   ["r", "alpha", "a / (a + b)"], "")
+    if not converged or objective(full(u, _POINT_MASS_FIT / 100)) < objective(full(u)) - 1e-9:
+        return None
+    return full(u)
 
 def _log_odds_dead(fit: BGNBDFit, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
     """log[ a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) ], -inf for x == 0."""

@@ -472,3 +472,17 @@ def test_dropout_is_identified_only_when_the_data_show_customers_leaving(sim):
     scores, params = score_customers(cal, bgnbd_fit=fit)
     assert scores["p_alive"].isna().all()
     assert dict(zip(params["model"] + "." + params["name"], params["value"]))["bgnbd.dropout_identified"] == 0.0
+
+
+@pytest.mark.parametrize("seed", [3, 5, 6])
+def test_a_drop_out_probability_the_same_for_everyone_is_fitted_on_its_ridge(seed):
+    """Drop-out probability 0.08 after every purchase for every customer (Beta(a, b) with a + b =
+    1e6): the likelihood rises towards a, b -> infinity along a flat, numerically noisy ridge, where
+    no gradient gets small. The fit is the limit's (a + b = 1e5, the same model for any purpose), and
+    recovers r, alpha and a / (a + b) from 1,000 simulated customers."""
+    tx = simulate_transactions(1000, r=1.0, alpha=100.0, a=0.08e6, b=0.92e6, **TRUE_GG, seed=seed)
+    fit = fit_bgnbd(summary_from_transactions(tx, CAL_END))
+    assert fit.converged, fit.message
+    assert fit.a + fit.b >= 1e4
+    assert abs(fit.a / (fit.a + fit.b) - 0.08) < 0.02
+    assert abs(fit.r - 1.0) < 0.15 and abs(fit.alpha / 100.0 - 1) < 0.2
