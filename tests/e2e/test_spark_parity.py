@@ -1,6 +1,6 @@
 """The same dbt project builds the same tables on Spark as on DuckDB.
 
-One small generated input (a few thousand rows in two overlapping CSV files, plus
+One small generated input (20,000 rows of 200 customers in two overlapping CSV files, plus
 hand-written messy lines: spreadsheet dates, bad numbers, placeholders, quoted delimiters,
 duplicates) is built on DuckDB (the
 whole job, with the Python steps and the export) and then on the `spark` target (local
@@ -92,13 +92,15 @@ def parity_builds(tmp_path_factory) -> tuple[Path, Path, float]:
 
     folder = tmp_path_factory.mktemp("spark_parity")
     generated = folder / "generated.csv"
-    generate(str(generated), rows=6000, seed=11, customers=60)
+    # 200 customers: enough buyers in each split for the value model (60 gave 23 in its test split)
+    generate(str(generated), rows=20000, seed=11, customers=200)
     header, *lines = generated.read_text(encoding="utf-8").splitlines(keepends=True)
     # two files read as one, in order; the second repeats the last 20 lines of the first
     # (an overlapping later export: those rows are duplicates), then the messy lines
     files = [folder / "2010.csv", folder / "2011.csv"]
-    files[0].write_text(header + "".join(lines[:3000]), encoding="utf-8")
-    files[1].write_text(header + "".join(lines[2980:]), encoding="utf-8")
+    middle = len(lines) // 2
+    files[0].write_text(header + "".join(lines[:middle]), encoding="utf-8")
+    files[1].write_text(header + "".join(lines[middle - 20:]), encoding="utf-8")
     with open(files[1], "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(MESSY_ROWS)
     inputs = [arg for path in files for arg in ("--transactions", str(path))]
@@ -206,7 +208,7 @@ def test_every_table_built_on_both_targets_has_the_same_content(parity_builds):
     assert not differences, "tables differ between DuckDB and Spark:\n" + "\n".join(
         f"  {table}: {problem}" for table, problem in differences.items())
     # the comparison saw real content, messy rows included
-    assert compared["staging.base_transactions"] > 6000 and compared["staging.base_transaction_lines"] > 6000
+    assert compared["staging.base_transactions"] > 20000 and compared["staging.base_transaction_lines"] > 20000
     files = con.execute("select source_file, min(raw_row_id), max(raw_row_id) from duck.staging.base_transactions "
                         "group by 1 order by 2").fetchall()
     assert [f[0] for f in files] == ["2010.csv", "2011.csv"] and files[0][2] + 1 == files[1][1]
