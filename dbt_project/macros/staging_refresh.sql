@@ -7,7 +7,8 @@
     The two staging tables (base_transaction_lines, base_transaction_copies) are then dbt
     incremental models that append the rows of the new files only, numbered after the reused
     rows, and their copies; every other model rebuilds as in a full build. Without the var
-    (a full build, or dbt run by hand) they are rebuilt from all files. -#}
+    (a full build, or dbt run by hand) they are rebuilt from all files. The data tests of the
+    raw rows look at the appended rows only (their `where`, in models/staging/_staging.yml). -#}
 
 {% macro staging_refresh() -%}
     {#- The runner's var staging_refresh ({} in a full build). -#}
@@ -21,11 +22,3 @@
     {{- return(staging_refresh().get('reused_rows', 0) | int) -}}
 {%- endmacro %}
 
-
-{% macro new_rows_only(column='raw_row_id') -%}
-    {#- The `where` of a heavy data test on staging: in a refresh, only the appended rows (the
-        reused ones passed it in the build that made them, and a new raw_row_id is larger than
-        every reused one by construction); in a full build, every row. -#}
-    {%- set reused = staging_reused_rows() -%}
-    {{- return(column ~ ' is null or ' ~ column ~ ' > ' ~ reused if reused else '1 = 1') -}}
-{%- endmacro %}

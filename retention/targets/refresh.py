@@ -8,7 +8,7 @@ Every build records, in its warehouse, what it read and how it read it:
   rows), as identified before dbt read it (retention.inputs.identity);
 - `staging.staging_config`: a SHA-256 of each thing that decides how a raw row is staged: every
   dbt var except those the staging tables never read (STAGING_IGNORES_VARS), the staging
-  models, the macros, the seeds staging reads, dbt_project.yml, the columns and types of the
+  models and their YAML, the macros, the data tests, the seeds staging reads, dbt_project.yml, the columns and types of the
   files read together, the storage version and the DuckDB, dbt-core and dbt-duckdb versions.
 
 The next build into the same folder refreshes when the recorded files are a prefix of its own
@@ -47,7 +47,7 @@ STAGING_IGNORES_VARS = frozenset({
     "churn_recall_target", "segment_count", "gross_margin", "clv_horizon_days", "clv_annual_discount_rate",
     "clv_holdout_days", "high_value_percentile", "plan_scenario", "campaign_max_contacts", "campaign_budget",
     "sensitivity_discounts", "sensitivity_save_rates", "engagement_min_rows", "input_warning_share",
-    "input_warning_exempt_reasons", "preflight_warnings", "ml_exports_path", "transactions_path",
+    "input_warning_exempt_reasons", "preflight_warnings", "transactions_path",
     "staging_refresh",
 })
 
@@ -98,7 +98,7 @@ def staging_config(dbt_vars: dict, read_files: list[Path], storage_version: str,
     for name in sorted(merged):
         if name not in STAGING_IGNORES_VARS:
             items[f"var {name}"] = _sha(json.dumps(merged[name], sort_keys=True, default=str))
-    files = [*sorted((DBT_PROJECT / "models" / "staging").rglob("*")), *sorted((DBT_PROJECT / "macros").rglob("*")),
+    files = [*(path for folder in ("models/staging", "macros", "tests") for path in sorted((DBT_PROJECT / folder).rglob("*"))),
              *_staging_seeds()]
     for path in files:
         if path.is_file():
