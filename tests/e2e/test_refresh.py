@@ -98,7 +98,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
         con.execute(f"""
             create table copied as
             select * exclude (n) from (
-                select *, count(*) over (partition by columns(*)) as n from '{folder / 'old.parquet'}')
+                select *, count(*) over (partition by InvoiceNo, StockCode, Description, Quantity, InvoiceDate,
+                                                   UnitPrice, CustomerID, Country) as n from '{folder / 'old.parquet'}')
             where n = 1 and CustomerID is not null and Quantity > 0 and UnitPrice > 0
                 and not starts_with(InvoiceNo, 'A')
             order by InvoiceNo, StockCode, InvoiceDate limit 40""")
