@@ -7,6 +7,10 @@ written beside their places (`*.building`) before anything is published, so a fa
 (a full disk) leaves the previous build whole too. The replacement is one atomic rename: a reader
 that holds the old file open (a BI tool) keeps reading the old build, and the next connection
 opens the new one. Only one build at a time may write to a folder.
+
+When the previous build's input files are an unchanged prefix of this build's, the new file starts
+as a copy of the published one and staging appends only the new files' rows
+(retention.targets.refresh); the publish is the same.
 """
 from __future__ import annotations
 
@@ -24,10 +28,10 @@ from retention.console import Console
 from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
 from retention.disk import (DiskFull, existing, free_bytes, human, is_no_space, path_in, size_of, space_needed,
                             space_warning)
+from retention.inputs.identity import identify
 from retention.outputs.docs import FINGERPRINT_NAME, docs_are_current, docs_fingerprint, write_fingerprint
 from retention.outputs.exports import build_info, stage_exports, swap_exports
 from retention.outputs.summary import built_relations, headline, input_report
-from retention.inputs.identity import identify
 from retention.publish import publish_atomically
 from retention.targets import PreparedBuild
 from retention.targets.input_watch import InputChanged, InputWatch
@@ -340,9 +344,9 @@ def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
     env = dbt_env(prepared, building_db, target_dir)
     if prepared.options.temp_dir:
         Path(prepared.options.temp_dir).mkdir(parents=True, exist_ok=True)
-    plan, config = _plan_staging(prepared, final_db, building_db, console)
-    watch = InputWatch(prepared.files)
     try:
+        plan, config = _plan_staging(prepared, final_db, building_db, console)
+        watch = InputWatch(prepared.files)
         with _writing("the build log"):
             log_file.parent.mkdir(exist_ok=True)
             log_file.write_text("")
