@@ -22,3 +22,30 @@
     {{- return(staging_refresh().get('reused_rows', 0) | int) -}}
 {%- endmacro %}
 
+
+
+{% macro refresh_refunded_orders() -%}
+    {#- The post-hook of base_transaction_lines. With var refund_marker, an order is refunded
+        when any of its rows is marked, in whichever file: in a refresh, the reused rows of an
+        order that an appended row marks refunded become refunded too (the appended rows take
+        the reused rows' marks when they are staged). Nothing to do otherwise. -#}
+    {%- set reused = staging_reused_rows() -%}
+    {%- if not (staging_refresh() and (var('refund_marker', {}) or {})) -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set sql -%}
+    update {{ this }}
+    set is_order_refunded = true
+    where raw_row_id <= {{ reused }}
+        and not is_order_refunded
+        and (
+            invoice_no in (
+                select invoice_no from {{ this }}
+                where raw_row_id > {{ reused }} and is_order_refunded and invoice_no is not null)
+            or (invoice_no is null and exists (
+                select 1 from {{ this }}
+                where raw_row_id > {{ reused }} and is_order_refunded and invoice_no is null))
+        )
+    {%- endset -%}
+    {{- return(sql) -}}
+{%- endmacro %}

@@ -293,10 +293,7 @@ def _plan_staging(prepared: PreparedBuild, final_db: Path, building_db: Path,
     dbt_vars, files = prepared.dbt_vars, prepared.read_files or prepared.files
     config = staging_config(dbt_vars, files, prepared.options.storage_version, dbt_vars.get("csv_encoding"),
                             dbt_vars.get("csv_delimiter"))
-    if dbt_vars.get("refund_marker") and not prepared.options.full_refresh:
-        plan = StagingPlan(False, "orders marked refunded (var refund_marker) may span old and new files")
-    else:
-        plan = plan_staging(final_db, files, prepared.checked.rows, config, prepared.options.full_refresh)
+    plan = plan_staging(final_db, files, prepared.checked.rows, config, prepared.options.full_refresh)
     if plan.refresh:
         with _writing("the copy of the previous warehouse"):
             start_from_previous(final_db, building_db)

@@ -234,3 +234,27 @@ def test_other_changes_are_noticed(refreshed, files, case):
         found = plan([files["old"], files["new"]], full_refresh=True)
         assert found.reason == "--full-refresh"
     assert not found.refresh
+
+
+def test_an_order_refunded_in_a_new_file_is_refunded_in_the_reused_rows_too(tmp_path):
+    """Shopify marks an order refunded on its first row only; a refresh sees both ways across files."""
+    from helpers import SHOPIFY_HEADER, SHOPIFY_ROWS, _shopify_order, shopify_row, write_csv
+
+    def line(name, sku, status=None):
+        first = _shopify_order(status, "GB", "10.00") if status else None
+        return shopify_row(name, "ann@example.com", "2024-03-05 10:00:00 +0000", "1", "Mug", "10.00", sku, first)
+
+    old = write_csv(tmp_path / "orders_1.csv", SHOPIFY_HEADER, SHOPIFY_ROWS + [
+        line("#2001", "A", "refunded"),          # refunded here, its second line comes later
+        line("#2002", "A")])                     # a line of an order refunded in the next export
+    new = write_csv(tmp_path / "orders_2.csv", SHOPIFY_HEADER, [
+        line("#2001", "B"), line("#2002", "B", "refunded"), line("#2003", "A", "paid")])
+    build(tmp_path / "refreshed", old)
+    output = build(tmp_path / "refreshed", old, new)
+    assert "staging: refresh: 7 rows of 1 unchanged file reused from the previous build, 3 rows" in output
+    build(tmp_path / "full", old, new)
+    db = tmp_path / "refreshed" / "retention.duckdb"
+    assert differences(db, tmp_path / "full" / "retention.duckdb") == {}
+    refunded = query(db, "select invoice_no, bool_and(is_order_refunded), bool_or(is_order_refunded) "
+                         "from staging.base_transaction_lines where invoice_no like '#200%' group by 1 order by 1")
+    assert refunded == [("#2001", True, True), ("#2002", True, True), ("#2003", False, False)]

@@ -14,6 +14,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     full_refresh=not refresh,
+    post_hook="{{ retention.refresh_refunded_orders() }}",
 ) }}
 {%- set appending = refresh and is_incremental() -%}
 {%- set col = transaction_columns() -%}
@@ -109,7 +110,14 @@ parsed as (
         {%- if marker %}
         max(case when lower(trim(refund_marker_raw)) in (
             {%- for value in marker['values'] %}{{ sql_string_literal(value | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
-        ) then 1 else 0 end) over (partition by nullif(trim(invoice_no_raw), '')) = 1 as is_order_refunded
+        ) then 1 else 0 end) over (partition by nullif(trim(invoice_no_raw), '')) = 1
+        {%- if appending %}
+        {#- in a refresh, an order may have rows in the reused files too: refunded when one of those is #}
+        or nullif(trim(invoice_no_raw), '') in (
+            select invoice_no from {{ this }} where is_order_refunded and invoice_no is not null)
+        or (nullif(trim(invoice_no_raw), '') is null and exists (
+            select 1 from {{ this }} where is_order_refunded and invoice_no is null))
+        {%- endif %} as is_order_refunded
         {%- else %}
         false as is_order_refunded
         {%- endif %}
