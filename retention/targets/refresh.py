@@ -39,7 +39,7 @@ from retention.inputs.identity import FileIdentity, identify
 # The tables a refresh keeps (dbt incremental models); everything else is rebuilt.
 KEPT_TABLES = ("base_transaction_lines", "base_transaction_copies")
 STAGING_SCHEMA = "staging"
-# Vars that neither staging table reads (tests/unit/test_refresh.py checks it against the SQL):
+# Vars that neither staging table reads (tests/unit/test_staging_config.py checks it against the SQL):
 # the analysis date, the model, plan and warning parameters, and the refresh's own var. The
 # file list (transactions_path) is compared file by file instead.
 STAGING_IGNORES_VARS = frozenset({
