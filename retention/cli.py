@@ -76,6 +76,9 @@ def _build_parser(sub) -> None:
     run.add_argument("--strict", action="store_true",
                      help="stop before the build, instead of warning, when the free disk space is below what it "
                           "needs (the rule is in the README, 'What a nightly build does when something goes wrong')")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="stage every file again, even when the previous build's files are an unchanged prefix of "
+                          "this build's (by default only the new files are staged; see the README, 'Refreshes')")
     run.add_argument("--verbose", action="store_true", help="print dbt's own log as it runs (always in logs/build.log)")
 
 
@@ -131,7 +134,8 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         decimal_separator=args.decimal_separator, encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,
         demo_rows=args.demo_rows, docs=not args.no_docs, report=not args.no_report, skip_ml=args.skip_ml,
         threads=args.threads, memory_limit=args.memory_limit, storage_version=args.storage_version,
-        temp_dir=Path(args.temp_dir).resolve() if args.temp_dir else None, strict=args.strict, verbose=args.verbose)
+        temp_dir=Path(args.temp_dir).resolve() if args.temp_dir else None, strict=args.strict, verbose=args.verbose,
+        full_refresh=args.full_refresh)
 
 
 def run_build(args: argparse.Namespace, console: Console) -> Path:

@@ -72,3 +72,4 @@ class BuildOptions:
     temp_dir: Path | None = None
     strict: bool = False
     verbose: bool = False
+    full_refresh: bool = False

@@ -7,6 +7,10 @@ written beside their places (`*.building`) before anything is published, so a fa
 (a full disk) leaves the previous build whole too. The replacement is one atomic rename: a reader
 that holds the old file open (a BI tool) keeps reading the old build, and the next connection
 opens the new one. Only one build at a time may write to a folder.
+
+When the previous build's input files are an unchanged prefix of this build's, the new file starts
+as a copy of the published one and staging appends only the new files' rows
+(retention.targets.refresh); the publish is the same.
 """
 from __future__ import annotations
 
@@ -24,12 +28,14 @@ from retention.console import Console
 from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
 from retention.disk import (DiskFull, existing, free_bytes, human, is_no_space, path_in, size_of, space_needed,
                             space_warning)
+from retention.inputs.identity import identify
 from retention.outputs.docs import FINGERPRINT_NAME, docs_are_current, docs_fingerprint, write_fingerprint
 from retention.outputs.exports import ASSIGNMENTS_FILE, build_info, crm_files, stage_exports, swap_exports
 from retention.outputs.summary import built_relations, headline, input_report
 from retention.publish import model_folder, new_build_id, prune_model_folders, publish_atomically, published_build_id
 from retention.targets import PreparedBuild
 from retention.targets.input_watch import InputChanged, InputWatch
+from retention.targets.refresh import StagingPlan, plan_staging, record_inputs, staging_config, start_from_previous
 
 
 @dataclass
@@ -292,6 +298,47 @@ def _print_built(prepared: PreparedBuild, result: BuildResult, console: Console)
                  + f", total {time.monotonic() - prepared.started:.1f}s")
 
 
+def _plan_staging(prepared: PreparedBuild, final_db: Path, building_db: Path,
+                  console: Console) -> tuple[StagingPlan, dict[str, str]]:
+    """Refresh staging from the previous build, or build it in full (retention.targets.refresh);
+    says which, and why not a refresh when one was possible in principle."""
+    started = time.monotonic()
+    dbt_vars, files = prepared.dbt_vars, prepared.read_files or prepared.files
+    config = staging_config(dbt_vars, files, prepared.options.storage_version, dbt_vars.get("csv_encoding"),
+                            dbt_vars.get("csv_delimiter"))
+    plan = plan_staging(final_db, files, prepared.checked.rows, config, prepared.options.full_refresh)
+    if plan.refresh:
+        with _writing("the copy of the previous warehouse"):
+            start_from_previous(final_db, building_db)
+        dbt_vars["staging_refresh"] = plan.dbt_var()
+        new = ", ".join(Path(p).name for p in plan.new_files[:3]) + (" ..." if len(plan.new_files) > 3 else "")
+        console.step(f"staging: refresh: {plan.reused_rows:,} rows of {plan.reused_files} unchanged file"
+                     f"{'s' if plan.reused_files != 1 else ''} reused from the previous build, {plan.new_rows:,} rows "
+                     f"of {len(plan.new_files)} new file{'s' if len(plan.new_files) != 1 else ''} staged"
+                     + (f" ({new})" if new else ""))
+    else:
+        dbt_vars.pop("staging_refresh", None)
+        console.step(f"staging: full build of {prepared.checked.total_rows:,} rows"
+                     + (f" (note: {plan.reason})" if plan.reason else ""))
+    prepared.timings["staging plan"] = time.monotonic() - started
+    return plan, config
+
+
+def _record_inputs(prepared: PreparedBuild, building_db: Path, watch: InputWatch, plan: StagingPlan,
+                   config: dict[str, str]) -> None:
+    """staging.input_files and staging.staging_config of the finished build, for the next one. A
+    reused file must still be what the plan checked (else its rows are not this build's)."""
+    files = prepared.read_files or prepared.files
+    identities = [watch.identity(path) or identify(path) for path in files]
+    for before, now in zip(plan.checked, identities):
+        if (before.size, before.sha256) != (now.size, now.sha256):
+            raise InputChanged(f"transactions file '{before.path}' changed after the build checked it for the "
+                               "refresh: nothing was published, the previous warehouse is untouched. Fix: run the "
+                               "build again.")
+    with _writing("the record of the input files"):
+        record_inputs(building_db, identities, [prepared.checked.rows[path] for path in files], config)
+
+
 def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
     """dbt build into a new file, docs, exports and report beside their places, atomic publish;
     returns what was made."""
@@ -309,13 +356,15 @@ def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
     env = dbt_env(prepared, building_db, target_dir, build_id)
     if prepared.options.temp_dir:
         Path(prepared.options.temp_dir).mkdir(parents=True, exist_ok=True)
-    watch = InputWatch(prepared.files)
     try:
         try:
+            plan, config = _plan_staging(prepared, final_db, building_db, console)
+            watch = InputWatch(prepared.files)
             with _writing("the build log"):
                 log_file.parent.mkdir(exist_ok=True)
                 log_file.write_text("")
             _run_dbt_build(prepared, env, target_dir, building_db, log_file, console, watch)
+            _record_inputs(prepared, building_db, watch, plan, config)
             written = _stage_outputs(prepared, building_db, target_dir)
             with _writing(f"the publishing of '{final_db}'"):
                 writer = publish_atomically(building_db, final_db)

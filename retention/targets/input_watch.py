@@ -82,6 +82,15 @@ class InputWatch:
         elif self._after.done() and not self._compared:
             self._raise_if_changed()
 
+    def identity(self, path: Path) -> FileIdentity | None:
+        """A watched file's identity before the build read it (None for a path not watched, or
+        unreadable then); its size and time are those read before dbt started."""
+        found = self._before.result().get(path) if path in self._stats else None
+        if not isinstance(found, FileIdentity):
+            return None
+        stat = self._stats[path]
+        return FileIdentity(found.path, stat.st_size, stat.st_mtime_ns, found.sha256)
+
     def check(self) -> None:
         """Raise InputChanged when a file differs between the start of the build and the end of
         staging (or now, if staging never finished)."""

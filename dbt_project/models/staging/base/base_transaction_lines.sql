@@ -4,7 +4,19 @@
     the duplicates and stg_transactions / stg_transactions_rejected split the result, so
     raw = clean + rejected by construction (and a test checks it against the file).
     Several input files are read as one table, in the order given: raw_row_id numbers the
-    rows of the first file, then those of the second, and so on. -#}
+    rows of the first file, then those of the second, and so on.
+    In a refresh (macro staging_refresh) only the new files are read and appended, numbered
+    after the reused rows; the files are still bound together, so each column has the type a
+    full build gives it. -#}
+{%- set refresh = retention.staging_refresh() -%}
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    full_refresh=not refresh,
+    post_hook="{{ retention.refresh_refunded_orders() }}",
+) }}
+{%- set appending = refresh and is_incremental() -%}
 {%- set col = transaction_columns() -%}
 {#- Dates: ISO first, then var invoice_date_formats, or (when that is empty) the formats of
     var invoice_date_convention, which the runner reads from the data before any SQL runs. -#}
@@ -31,10 +43,17 @@ source as (
         *,
         {{ retention.raw_source_file() }} as _source_file
     from {{ source('raw', 'transactions') }}
+    {%- if appending %}
+    {%- set new_files = refresh.get('new_files') or [] %}
+    where {% if new_files %}filename in (
+        {%- for path in new_files %}{{ retention.sql_string_literal(path) }}{{ ', ' if not loop.last }}{% endfor -%}
+    ){% else %}false{% endif %}
+    {%- endif %}
 ),
 
 raw_rows as (
     select
+        {% if appending %}{{ retention.staging_reused_rows() }} + {% endif -%}
         {{ retention.raw_row_number() }} as raw_row_id,
         _source_file as source_file,
         {%- for name in ['invoice_no', 'stock_code', 'description', 'quantity',
@@ -84,7 +103,14 @@ parsed as (
         {%- if marker %}
         max(case when lower(trim(refund_marker_raw)) in (
             {%- for value in marker['values'] %}{{ sql_string_literal(value | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
-        ) then 1 else 0 end) over (partition by nullif(trim(invoice_no_raw), '')) = 1 as is_order_refunded
+        ) then 1 else 0 end) over (partition by nullif(trim(invoice_no_raw), '')) = 1
+        {%- if appending %}
+        {#- in a refresh, an order may have rows in the reused files too: refunded when one of those is #}
+        or nullif(trim(invoice_no_raw), '') in (
+            select invoice_no from {{ this }} where is_order_refunded and invoice_no is not null)
+        or (nullif(trim(invoice_no_raw), '') is null and exists (
+            select 1 from {{ this }} where is_order_refunded and invoice_no is null))
+        {%- endif %} as is_order_refunded
         {%- else %}
         false as is_order_refunded
         {%- endif %}
