@@ -135,7 +135,20 @@ class ChurnResult:
         ``is_predicted_churner`` (bool, probability >= threshold), ``top_drivers`` (str, up to 3
         reasons separated by '; ', strongest first).
     metrics
-        Long table ``model, metric, value (float), detail (str)``; see :func:`train_and_score`.
+        Long table ``model, metric, value (float), detail (str)``:
+
+        * per candidate: roc_auc, pr_auc, brier (uncalibrated, test cutoff), base_rate,
+          brier_base_rate, train_rows, test_rows, train_positives, test_positives, is_chosen;
+        * ``<chosen>_calibrated``: roc_auc, pr_auc, brier, ece, mean_predicted, base_rate,
+          brier_base_rate, distinct_probabilities, threshold, precision/recall/f1_at_threshold,
+          flagged_share, season_offset, calibration_method (value NaN, detail: method and folds);
+        * ``calibration:<method>`` and ``calibration:<method>+season``: brier, ece,
+          mean_predicted, distinct_probabilities, is_eligible, is_chosen on the test cutoff;
+        * ``scored``: expected_churn_rate (mean probability as of as_of_date), season_offset,
+          last_year_observed_rate (observed churn at the cutoff a year earlier, NaN without one),
+          last_year_predicted_rate (the final model's calibrated mean there, before the offset);
+        * ``split``: horizon_days, test_cutoff, train_cutoff_min, train_cutoff_max, train_cutoffs,
+          final_train_cutoffs, final_train_rows, final_train_positives, labelled_rows_available.
     feature_importance
         ``feature, importance, importance_std, method, rank`` (rank 1 = most important): permutation
         importance of the chosen calibrated model on the out-of-time test cutoff, the mean drop in
@@ -468,21 +481,7 @@ def train_and_score(
 
     Returns
     -------
-    ChurnResult
-        ``metrics`` rows (model, metric, value, detail):
-
-        * per candidate: roc_auc, pr_auc, brier (uncalibrated, test cutoff), base_rate,
-          brier_base_rate, train_rows, test_rows, train_positives, test_positives, is_chosen;
-        * ``<chosen>_calibrated``: roc_auc, pr_auc, brier, ece, mean_predicted, base_rate,
-          brier_base_rate, distinct_probabilities, threshold, precision/recall/f1_at_threshold,
-          flagged_share, season_offset, calibration_method (value NaN, detail: method and folds);
-        * ``calibration:<method>`` and ``calibration:<method>+season``: brier, ece,
-          mean_predicted, distinct_probabilities, is_eligible, is_chosen on the test cutoff;
-        * ``scored``: expected_churn_rate (mean probability as of as_of_date), season_offset,
-          last_year_observed_rate (observed churn at the cutoff a year earlier, NaN without one),
-          last_year_predicted_rate (the final model's calibrated mean there, before the offset);
-        * ``split``: horizon_days, test_cutoff, train_cutoff_min, train_cutoff_max, train_cutoffs,
-          final_train_cutoffs, final_train_rows, final_train_positives, labelled_rows_available.
+    ChurnResult (its ``metrics`` rows are listed there)
     """
     if n_jobs is not None and (int(n_jobs) != n_jobs or n_jobs < 1):
         raise ValueError("n_jobs must be a positive integer or None")
