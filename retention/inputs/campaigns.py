@@ -5,13 +5,12 @@ file, the column and the fix; bad rows in a readable file are dbt's to reject wi
 from __future__ import annotations
 
 import difflib
-import glob
 from pathlib import Path
 
 import duckdb
 
 from retention.config import UsageError
-from retention.inputs.files import duckdb_connect, is_parquet, reader_sql
+from retention.inputs.files import duckdb_connect, expand_paths, is_parquet, reader_sql
 
 CAMPAIGN_COLUMNS = ("campaign_id", "customer_id", "group", "contacted_at")
 SUFFIXES = (".csv", ".csv.gz", ".parquet", ".parq")
@@ -29,20 +28,10 @@ def campaign_paths(value) -> list[str]:
 
 def resolve_campaign_files(given: list[str]) -> list[Path]:
     """The campaign files: paths as given, globs expanded (sorted), each once."""
-    files: list[Path] = []
-    for item in given:
-        path = Path(item).expanduser()
-        if not path.exists() and glob.has_magic(item):
-            matches = sorted(glob.glob(str(path)))
-            if not matches:
-                raise UsageError(f"no campaigns file matches '{item}'. Fix: check the pattern (quote it so that the "
-                                 "shell does not expand it).")
-            files.extend(Path(m).resolve() for m in matches)
-            continue
-        path = path.resolve()
+    files = expand_paths(given, "campaigns file")
+    for path in files:
         if not path.is_file():
             raise UsageError(f"campaigns file '{path}' does not exist. {_FIX}.")
-        files.append(path)
     unique = list(dict.fromkeys(files))
     if len(unique) < len(files):
         raise UsageError("a campaigns file is given twice. Fix: give each file once.")

@@ -48,24 +48,31 @@ def reader_sql(paths: list[Path], encoding: str | None = None, delimiter: str | 
     return f"read_csv({files}, {text})"
 
 
-def resolve_inputs(given: list[str]) -> list[Path]:
-    """The transactions files in build order: paths as given, glob patterns expanded (sorted)."""
+def expand_paths(given: list[str], what: str) -> list[Path]:
+    """Paths as given, resolved, with glob patterns expanded (sorted); a pattern that matches
+    nothing is an error naming `what` ('transactions file', 'campaigns file')."""
     files: list[Path] = []
     for item in given:
         path = Path(item).expanduser()
         if not path.exists() and glob.has_magic(item):
             matches = sorted(glob.glob(str(path)))
             if not matches:
-                raise UsageError(f"no transactions file matches '{item}'. Fix: check the pattern "
+                raise UsageError(f"no {what} matches '{item}'. Fix: check the pattern "
                                  "(quote it so that the shell does not expand it).")
             files.extend(Path(m).resolve() for m in matches)
-            continue
-        path = path.resolve()
+        else:
+            files.append(path.resolve())
+    return files
+
+
+def resolve_inputs(given: list[str]) -> list[Path]:
+    """The transactions files in build order: paths as given, glob patterns expanded (sorted)."""
+    files = expand_paths(given, "transactions file")
+    for path in files:
         if not path.exists():
             raise UsageError(f"transactions file '{path}' does not exist. "
                              "Fix: give an existing CSV, CSV.gz, Parquet or spreadsheet file (--transactions PATH "
                              "or TRANSACTIONS=PATH make run).")
-        files.append(path)
     seen: set[Path] = set()
     for path in files:
         if path in seen:
