@@ -256,23 +256,24 @@ def _check_space(prepared: PreparedBuild, console: Console) -> None:
         console.warn(f"{warning} The build goes on (--strict stops here).")
 
 
+def _print_rows_and_reasons(console: Console, files: list, reasons: list, rejected: str) -> None:
+    """Rows of each file (raw -> kept), then the rejected rows by reason with an example."""
+    for name, raw, kept in files:
+        console.detail(f"{name:<48} {raw:>12,} -> {kept:,}")
+    if reasons:
+        console.step(f"{rejected}, by reason:")
+        for reason, count, example in reasons:
+            console.detail(f"{reason:<24} {count:>12,}   {example}".rstrip())
+
+
 def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> None:
     report = input_report(final_db, len(prepared.checked.rows) > 1, prepared.dbt_vars.get("as_of_date") or None)
     console.step("input rows (file: raw -> clean):")
-    for name, raw, clean in report.files:
-        console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
-    if report.reasons:
-        console.step("rejected rows (staging.stg_transactions_rejected), by reason:")
-        for reason, count, example in report.reasons:
-            console.detail(f"{reason:<24} {count:>12,}   {example}".rstrip())
+    _print_rows_and_reasons(console, report.files, report.reasons, "rejected rows (staging.stg_transactions_rejected)")
     if report.campaign_files:
         console.step("campaign rows (file: raw -> usable):")
-        for name, raw, clean in report.campaign_files:
-            console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
-    if report.campaign_reasons:
-        console.step("rejected campaign rows (staging.stg_campaign_assignments_rejected), by reason:")
-        for reason, count, example in report.campaign_reasons:
-            console.detail(f"{reason:<24} {count:>12,}   {example}")
+    _print_rows_and_reasons(console, report.campaign_files, report.campaign_reasons,
+                            "rejected campaign rows (staging.stg_campaign_assignments_rejected)")
     for later, earlier, count in report.overlaps:
         console.step(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
     for note in report.notes:
