@@ -24,6 +24,7 @@ import numpy as np
 
 from retention.config import DUCKDB_CONFIG
 from retention.outputs.report.formatting import clean
+from retention.serve.customer_index import CustomerIndex
 
 # The most recent orders of a customer kept for the customer page.
 RECENT_ORDERS = 20
@@ -151,7 +152,7 @@ class Generation:
         self._active = 0
         self._retired = False
         self.closed = False
-        self.totals: dict = {}  # customers per filter of the list (queries.customer_page)
+        self.totals: dict = {}  # customers per filter of the list (CustomerIndex.page)
         # An in-memory database of its own with the file attached read-only (never
         # duckdb.connect(path): a process reuses the cached instance of a path, which after a
         # rebuild would still be the old file).
@@ -184,14 +185,20 @@ class Generation:
         self.known = self._known_values()
 
     def _load_memory(self) -> None:
-        """Copy the customers and their recent orders into an in-memory database; keep Arrow copies
-        and a sorted id array for O(log n) lookups by id."""
+        """Copy the customers and their recent orders into an in-memory database; keep Arrow copies,
+        a sorted id array for O(log n) lookups by id, and the customer list's index (row orders of
+        every sort, filter columns as arrays)."""
         self.mem.execute(KEPT_ORDERS_SQL)
         self.mem.execute("create table customers as " + CUSTOMERS_SQL)
-        self.customers = self.mem.sql("select * from customers").to_arrow_table()
-        self.orders = self.mem.sql(ORDERS_SQL).to_arrow_table()
+        self.customers = self.mem.sql("select * from customers order by rowid").to_arrow_table().combine_chunks()
+        self.orders = self.mem.sql(ORDERS_SQL).to_arrow_table().combine_chunks()
         self.mem.execute("drop table kept_orders")
-        self.ids = np.asarray(self.customers.column("customer_id").to_pylist(), dtype=str)
+        cur = self.mem.cursor()
+        try:
+            self.index = CustomerIndex(cur, self.customers)
+        finally:
+            cur.close()
+        self.ids = self.index.ids
         kept = np.asarray(self.customers.column("orders_kept").to_numpy(), dtype=np.int64)
         self.order_starts = np.concatenate([[0], np.cumsum(kept)[:-1]]) if len(kept) else np.zeros(0, np.int64)
         self.columns = self.customers.column_names

@@ -1,0 +1,138 @@
+"""The customer list of one generation without a query per request.
+
+Built once when a generation loads, from its in-memory `customers` table (one row per customer,
+in customer_id order): for every sort key of `queries.SORTABLE` and both directions, the row order
+that `select ... order by <key> nulls last, customer_id` gives (computed by DuckDB itself with that
+very ORDER BY clause, so NULLs, NaN, ties and string order are the SQL's), and the filter columns
+as numpy arrays (the categorical ones as codes). A page is then a boolean mask of the filters
+(vectorised, with SQL's semantics: NULL never matches, NaN is larger than any number), the first
+`offset + limit` matching rows along the sort's row order, and those rows' list columns.
+
+In: the DuckDB cursor of the generation's database and the customers table as Arrow (same row
+order as the table's rowid). Out: (matching customers, the page as a list of dicts), the same
+rows, values and order as the SQL of `queries.Filters.where()` and `queries.order_by()` over
+that table (tests/e2e/test_serve.py compares them).
+"""
+from __future__ import annotations
+
+import bisect
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from retention.serve.queries import LIST_COLUMNS, SORTABLE, Filters, order_by
+
+# Filter -> the column it reads (categorical filters; values matched by equality, as SQL `in`).
+CATEGORICAL = {"quadrant": "quadrant_key", "segment": "rfm_segment", "cluster": "cluster_id",
+               "risk_band": "risk_band", "country": "country"}
+# Reading a sort's row order in slices of this many rows until the page is full.
+FIRST_SLICE = 4096
+
+
+class CustomerIndex:
+    def __init__(self, cur, customers: pa.Table):
+        self.n = customers.num_rows
+        self.ids = np.asarray(customers.column("customer_id").to_pylist(), dtype=str)  # sorted: binary search
+        self.row_orders = {sort: _row_order(cur, sort) for column in SORTABLE for sort in (column, "-" + column)}
+        if not np.array_equal(self.row_orders["customer_id"], np.arange(self.n)):
+            raise ValueError("the customers table is not in customer_id order")  # lookups search it by id
+        self.codes, self.code_of = {}, {}
+        for name, column in CATEGORICAL.items():
+            encoded = pc.dictionary_encode(customers.column(column).combine_chunks())
+            self.codes[name] = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int32)
+            self.code_of[name] = {v: k for k, v in enumerate(encoded.dictionary.to_pylist())}
+        probability = customers.column("churn_probability")
+        self.probability = pc.fill_null(probability, 0.0).to_numpy()
+        self.probability_known = pc.is_valid(probability).to_numpy()
+        self.probability_nan = np.isnan(self.probability)
+        targeted = customers.column("is_targeted")
+        self.targeted = pc.fill_null(targeted, False).to_numpy(zero_copy_only=False)
+        self.targeted_known = pc.is_valid(targeted).to_numpy(zero_copy_only=False)
+        self.list_columns = [(c, customers.column(c).combine_chunks(), pa.types.is_floating(customers.column(c).type))
+                             for c in LIST_COLUMNS]
+
+    # ------------------------------------------------------------------ filters
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """The rows the filters select, or None when they select every row."""
+        mask = None
+
+        def narrow(selected: np.ndarray) -> None:
+            nonlocal mask
+            mask = selected if mask is None else (mask & selected)
+
+        for name in CATEGORICAL:
+            values = getattr(filters, name)
+            if values:
+                codes = [self.code_of[name][v] for v in values if v in self.code_of[name]]
+                narrow(np.isin(self.codes[name], codes) if len(codes) != 1 else self.codes[name] == codes[0])
+        if filters.min_probability is not None:  # DuckDB: NaN >= x is true, NULL never matches
+            narrow(self.probability_known & ((self.probability >= filters.min_probability) | self.probability_nan))
+        if filters.max_probability is not None:
+            narrow(self.probability_known & (self.probability <= filters.max_probability) & ~self.probability_nan)
+        if filters.targeted is not None:
+            narrow(self.targeted_known & (self.targeted == filters.targeted))
+        if filters.q:
+            lo, hi = self._prefix_range(filters.q)
+            selected = np.zeros(self.n, dtype=bool)
+            selected[lo:hi] = True
+            narrow(selected)
+        return mask
+
+    def _prefix_range(self, prefix: str) -> tuple[int, int]:
+        """Rows whose customer_id starts with prefix: one run of the id-ordered rows."""
+        lo = int(np.searchsorted(self.ids, prefix))
+        hi = bisect.bisect_left(self.ids, True, lo=lo, key=lambda i: not i.startswith(prefix))
+        return lo, hi
+
+    # ------------------------------------------------------------------ pages
+    def page(self, filters: Filters, sort: str, limit: int, offset: int,
+             totals: dict | None = None) -> tuple[int, list[dict]]:
+        """(customers matching the filters, the page's rows as dicts of LIST_COLUMNS). `totals`
+        caches the counts of one generation by filters."""
+        order_by(sort)  # FilterError for a sort that is not whitelisted
+        order = self.row_orders[sort]
+        mask = self.mask(filters)
+        if mask is None:
+            return self.n, self.rows(order[offset:offset + limit])
+        key = filters.key()
+        total = totals.get(key) if totals is not None else None
+        if total is None:
+            total = int(np.count_nonzero(mask))
+            if totals is not None:
+                if len(totals) > 10_000:
+                    totals.clear()
+                totals[key] = total
+        return total, self.rows(_first_matches(order, mask, offset + limit)[offset:])
+
+    def rows(self, positions: np.ndarray) -> list[dict]:
+        """The list columns of these rows, as the SQL path's `clean`ed values (NaN -> None)."""
+        taken = pa.array(positions, type=pa.int64())
+        columns = []
+        for name, values, floating in self.list_columns:
+            column = values.take(taken).to_pylist()
+            if floating:
+                column = [None if v is not None and not math.isfinite(v) else v for v in column]
+            columns.append(column)
+        names = [name for name, _, _ in self.list_columns]
+        return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def _row_order(cur, sort: str) -> np.ndarray:
+    """The table's row numbers in the order of the SQL sort (the same ORDER BY clause)."""
+    rows = cur.execute(f"select rowid from customers{order_by(sort)}").fetchnumpy()["rowid"]
+    return np.asarray(rows, dtype=np.int32)
+
+
+def _first_matches(order: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:
+    """The first `count` rows of `order` where mask is true, reading `order` in growing slices
+    (a selective filter reads further; at worst the whole order, a few milliseconds)."""
+    found, start, size, missing = [], 0, FIRST_SLICE, count
+    while missing > 0 and start < len(order):
+        part = order[start:start + size]
+        found.append(part[mask[part]])
+        missing -= len(found[-1])
+        start += size
+        size *= 2
+    return np.concatenate(found)[:count] if found else order[:0]
