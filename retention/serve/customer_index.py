@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from retention.outputs.report.formatting import clean
 from retention.serve.queries import LIST_COLUMNS, SORTABLE, Filters, order_by
 
 # Filter -> the column it reads (categorical filters; values matched by equality, as SQL `in`).
@@ -29,6 +30,9 @@ CATEGORICAL = {"quadrant": "quadrant_key", "segment": "rfm_segment", "cluster": 
                "risk_band": "risk_band", "country": "country"}
 # Reading a sort's row order in slices of this many rows until the page is full.
 FIRST_SLICE = 4096
+# Rough costs (ns) that choose between reading the sort's order until the page is full (per row
+# read) and sorting the matching rows by their rank in it (per row masked, per match sorted).
+_SCAN_NS, _NONZERO_NS, _SORT_NS = 3.0, 0.5, 60.0
 
 
 class CustomerIndex:
@@ -36,12 +40,14 @@ class CustomerIndex:
         self.n = customers.num_rows
         self.ids = np.asarray(customers.column("customer_id").to_pylist(), dtype=str)  # sorted: binary search
         self.row_orders = {sort: _row_order(cur, sort) for column in SORTABLE for sort in (column, "-" + column)}
+        self.ranks = {sort: _ranks(order) for sort, order in self.row_orders.items()}
         if not np.array_equal(self.row_orders["customer_id"], np.arange(self.n)):
             raise ValueError("the customers table is not in customer_id order")  # lookups search it by id
         self.codes, self.code_of = {}, {}
         for name, column in CATEGORICAL.items():
             encoded = pc.dictionary_encode(customers.column(column).combine_chunks())
-            self.codes[name] = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int32)
+            codes = pc.fill_null(encoded.indices, -1).to_numpy()
+            self.codes[name] = codes.astype(np.int8 if len(encoded.dictionary) < 127 else np.int32)
             self.code_of[name] = {v: k for k, v in enumerate(encoded.dictionary.to_pylist())}
         probability = customers.column("churn_probability")
         self.probability = pc.fill_null(probability, 0.0).to_numpy()
@@ -50,8 +56,12 @@ class CustomerIndex:
         targeted = customers.column("is_targeted")
         self.targeted = pc.fill_null(targeted, False).to_numpy(zero_copy_only=False)
         self.targeted_known = pc.is_valid(targeted).to_numpy(zero_copy_only=False)
-        self.list_columns = [(c, customers.column(c).combine_chunks(), pa.types.is_floating(customers.column(c).type))
-                             for c in LIST_COLUMNS]
+        self.list_columns = []
+        for name in LIST_COLUMNS:
+            values, kind = customers.column(name).combine_chunks(), column_kind(customers.column(name).type)
+            if pa.types.is_date32(values.type):  # ISO text, as the JSON has it (Arrow's cast is date.isoformat)
+                values, kind = values.cast(pa.string()), "plain"
+            self.list_columns.append((name, values, kind))
 
     # ------------------------------------------------------------------ filters
     def mask(self, filters: Filters) -> np.ndarray | None:
@@ -104,25 +114,53 @@ class CustomerIndex:
                 if len(totals) > 10_000:
                     totals.clear()
                 totals[key] = total
-        return total, self.rows(_first_matches(order, mask, offset + limit)[offset:])
+        need = offset + limit
+        if _SCAN_NS * need * self.n / max(total, 1) > _NONZERO_NS * self.n + _SORT_NS * total:
+            # few matches: reading the order until the page is full would read most of it
+            matches = np.flatnonzero(mask)
+            ranks = self.ranks[sort][matches]
+            if need < len(matches):
+                chosen = np.argpartition(ranks, need - 1)[:need]
+                matches, ranks = matches[chosen], ranks[chosen]
+            return total, self.rows(matches[np.argsort(ranks)][offset:])
+        return total, self.rows(_first_matches(order, mask, need)[offset:])
 
     def rows(self, positions: np.ndarray) -> list[dict]:
         """The list columns of these rows, as the SQL path's `clean`ed values (NaN -> None)."""
         taken = pa.array(positions, type=pa.int64())
         columns = []
-        for name, values, floating in self.list_columns:
+        for name, values, kind in self.list_columns:
             column = values.take(taken).to_pylist()
-            if floating:
+            if kind == "float":  # NaN and infinities are NULLs in the JSON, as `clean` makes them
                 column = [None if v is not None and not math.isfinite(v) else v for v in column]
+            elif kind == "other":
+                column = [clean(v) for v in column]
             columns.append(column)
         names = [name for name, _, _ in self.list_columns]
         return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def column_kind(arrow_type) -> str:
+    """How a column's Arrow values become the JSON's: "plain" (strings, integers, booleans and
+    dates are already what `clean` returns), "float" (NaN -> None) or "other" (through `clean`)."""
+    if pa.types.is_floating(arrow_type):
+        return "float"
+    plain = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_boolean,
+             pa.types.is_date)
+    return "plain" if any(test(arrow_type) for test in plain) else "other"
 
 
 def _row_order(cur, sort: str) -> np.ndarray:
     """The table's row numbers in the order of the SQL sort (the same ORDER BY clause)."""
     rows = cur.execute(f"select rowid from customers{order_by(sort)}").fetchnumpy()["rowid"]
     return np.asarray(rows, dtype=np.int32)
+
+
+def _ranks(order: np.ndarray) -> np.ndarray:
+    """Each row's place in the order (the inverse permutation)."""
+    ranks = np.empty_like(order)
+    ranks[order] = np.arange(len(order), dtype=order.dtype)
+    return ranks
 
 
 def _first_matches(order: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:

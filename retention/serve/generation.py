@@ -24,7 +24,7 @@ import numpy as np
 
 from retention.config import DUCKDB_CONFIG
 from retention.outputs.report.formatting import clean
-from retention.serve.customer_index import CustomerIndex
+from retention.serve.customer_index import CustomerIndex, column_kind
 
 # The most recent orders of a customer kept for the customer page.
 RECENT_ORDERS = 20
@@ -199,6 +199,8 @@ class Generation:
         finally:
             cur.close()
         self.ids = self.index.ids
+        self._customer_columns = _columns(self.customers)
+        self._order_columns = [c for c in _columns(self.orders) if c[0] != "customer_id"]
         kept = np.asarray(self.customers.column("orders_kept").to_numpy(), dtype=np.int64)
         self.order_starts = np.concatenate([[0], np.cumsum(kept)[:-1]]) if len(kept) else np.zeros(0, np.int64)
         self.columns = self.customers.column_names
@@ -244,11 +246,20 @@ class Generation:
         return i if i < len(self.ids) and self.ids[i] == customer_id else None
 
     def customer_row(self, i: int) -> dict:
-        return {k: clean(v) for k, v in self.customers.slice(i, 1).to_pylist()[0].items()}
+        row = {name: column[i].as_py() for name, column, _ in self._customer_columns}
+        for name, _, cleaned in self._customer_columns:
+            if cleaned:
+                row[name] = clean(row[name])
+        return row
 
     def recent_orders(self, i: int, count: int) -> list[dict]:
-        rows = self.orders.slice(int(self.order_starts[i]), int(count)).to_pylist()
-        return [{k: clean(v) for k, v in r.items() if k != "customer_id"} for r in rows]
+        start = int(self.order_starts[i])
+        columns = []
+        for _, column, cleaned in self._order_columns:
+            values = column.slice(start, int(count)).to_pylist()
+            columns.append([clean(v) for v in values] if cleaned else values)
+        names = [name for name, _, _ in self._order_columns]
+        return [dict(zip(names, row)) for row in zip(*columns)]
 
     def features(self, customer_id: str) -> dict | None:
         """The customer's stored features, converted as the build's Python steps read them (a
@@ -320,6 +331,16 @@ class Generation:
                 self.mem.close()
             except duckdb.Error:
                 pass
+
+
+def _columns(table) -> list[tuple]:
+    """(name, Arrow array, whether its values go through `clean`) of a single-chunk table."""
+    columns = []
+    for name in table.column_names:
+        column = table.column(name)
+        array = column.chunk(0) if column.num_chunks == 1 else column
+        columns.append((name, array, column_kind(column.type) != "plain"))
+    return columns
 
 
 def _sql_string(text: str) -> str:
