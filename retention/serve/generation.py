@@ -145,7 +145,9 @@ class Generation:
     """A loaded build. Use `acquire()` / `release()` (the ServedWarehouse does) around every
     request; `retire()` closes it once the last request using it has finished."""
 
-    def __init__(self, db_path: Path, signature: FileSignature, number: int):
+    def __init__(self, db_path: Path, signature: FileSignature, number: int, load_threads: int | None = None):
+        """`load_threads`: DuckDB threads while loading (a swap loads on one, leaving the other
+        cores to the requests of the serving generation); queries afterwards use the default."""
         self.db_path, self.signature, self.number = db_path, signature, number
         self.loaded_at = dt.datetime.now(dt.timezone.utc)
         self._lock = threading.Lock()
@@ -156,10 +158,13 @@ class Generation:
         # An in-memory database of its own with the file attached read-only (never
         # duckdb.connect(path): a process reuses the cached instance of a path, which after a
         # rebuild would still be the old file).
-        self.mem = duckdb.connect(":memory:", config=dict(DUCKDB_CONFIG))
+        config = dict(DUCKDB_CONFIG, **({"threads": load_threads} if load_threads else {}))
+        self.mem = duckdb.connect(":memory:", config=config)
         try:
             self.mem.execute(f"attach {_sql_string(str(db_path))} as wh (read_only)")
             self._load()
+            if load_threads:
+                self.mem.execute("reset threads")
         except BaseException:
             self.close()
             raise
@@ -304,8 +309,9 @@ class Generation:
             close = self._retired and self._active == 0 and not self.closed
             if close:
                 self.closed = True  # under the lock: no request can acquire it any more
-        if close:
-            self._close_connections()
+        if close:  # off the request (the event loop): closing a large database takes a while
+            threading.Thread(target=self._close_connections, name=f"close-generation-{self.number}",
+                             daemon=True).start()
 
     def retire(self) -> None:
         with self._lock:

@@ -54,7 +54,9 @@ class ServedWarehouse:
                                      f"(retention build --warehouse-dir {self.warehouse_dir}).")
             self._count += 1
             try:
-                generation = Generation(self.db_path, before, self._count)
+                # a swap loads on one DuckDB thread: the serving generation keeps the other cores
+                generation = Generation(self.db_path, before, self._count,
+                                        load_threads=1 if self._current is not None else None)
             except WarehouseError:
                 raise
             except Exception as exc:  # duckdb errors: a corrupt or foreign file
