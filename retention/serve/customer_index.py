@@ -49,10 +49,13 @@ class CustomerIndex:
             codes = pc.fill_null(encoded.indices, -1).to_numpy()
             self.codes[name] = codes.astype(np.int8 if len(encoded.dictionary) < 127 else np.int32)
             self.code_of[name] = {v: k for k, v in enumerate(encoded.dictionary.to_pylist())}
-        probability = customers.column("churn_probability")
-        self.probability = pc.fill_null(probability, 0.0).to_numpy()
-        self.probability_known = pc.is_valid(probability).to_numpy()
-        self.probability_nan = np.isnan(self.probability)
+        # churn_probability for `>= x` and for `<= x` with SQL's answers: NULL never matches (NaN
+        # here), NaN is larger than any number (+inf for >=, NaN for <=)
+        probability = customers.column("churn_probability").to_numpy(zero_copy_only=False).astype(np.float64)
+        known = pc.is_valid(customers.column("churn_probability")).to_numpy(zero_copy_only=False)
+        self.probability_at_least = np.where(known & np.isnan(probability), np.inf, probability)
+        self.probability_at_least[~known] = np.nan
+        self.probability_at_most = np.where(known, probability, np.nan)
         targeted = customers.column("is_targeted")
         self.targeted = pc.fill_null(targeted, False).to_numpy(zero_copy_only=False)
         self.targeted_known = pc.is_valid(targeted).to_numpy(zero_copy_only=False)
@@ -77,10 +80,10 @@ class CustomerIndex:
             if values:
                 codes = [self.code_of[name][v] for v in values if v in self.code_of[name]]
                 narrow(np.isin(self.codes[name], codes) if len(codes) != 1 else self.codes[name] == codes[0])
-        if filters.min_probability is not None:  # DuckDB: NaN >= x is true, NULL never matches
-            narrow(self.probability_known & ((self.probability >= filters.min_probability) | self.probability_nan))
+        if filters.min_probability is not None:
+            narrow(self.probability_at_least >= filters.min_probability)
         if filters.max_probability is not None:
-            narrow(self.probability_known & (self.probability <= filters.max_probability) & ~self.probability_nan)
+            narrow(self.probability_at_most <= filters.max_probability)
         if filters.targeted is not None:
             narrow(self.targeted_known & (self.targeted == filters.targeted))
         if filters.q:
@@ -123,7 +126,7 @@ class CustomerIndex:
                 chosen = np.argpartition(ranks, need - 1)[:need]
                 matches, ranks = matches[chosen], ranks[chosen]
             return total, self.rows(matches[np.argsort(ranks)][offset:])
-        return total, self.rows(_first_matches(order, mask, need)[offset:])
+        return total, self.rows(_first_matches(order, mask, need, total)[offset:])
 
     def rows(self, positions: np.ndarray) -> list[dict]:
         """The list columns of these rows, as the SQL path's `clean`ed values (NaN -> None)."""
@@ -163,10 +166,13 @@ def _ranks(order: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _first_matches(order: np.ndarray, mask: np.ndarray, count: int) -> np.ndarray:
-    """The first `count` rows of `order` where mask is true, reading `order` in growing slices
-    (a selective filter reads further; at worst the whole order, a few milliseconds)."""
-    found, start, size, missing = [], 0, FIRST_SLICE, count
+def _first_matches(order: np.ndarray, mask: np.ndarray, count: int, total: int) -> np.ndarray:
+    """The first `count` rows of `order` where mask is true, reading `order` in slices: the first
+    one as long as the matches' share says it takes (a quarter more), then doubling."""
+    if total == 0:
+        return order[:0]
+    found, start, missing = [], 0, count
+    size = max(FIRST_SLICE, int(1.25 * count * len(order) / max(total, 1)))
     while missing > 0 and start < len(order):
         part = order[start:start + size]
         found.append(part[mask[part]])
