@@ -17,8 +17,9 @@ answered, after --think-ms):
 
 The clients are asyncio tasks over keep-alive HTTP/1.1 connections (a small client: the responses
 of these endpoints carry Content-Length); they talk only to 127.0.0.1 and stop by themselves.
-Prints requests/s, p50/p95/p99 latency and errors per scenario, and the machine's load; --json
-writes the figures to a file.
+Prints requests/s, p50/p95/p99 latency and errors per scenario, the machine's 1-minute load
+average before and after it, and the CPU the server and the clients used (in cores: the clients
+run on the same machine and take part of it); --json writes the figures to a file.
 """
 from __future__ import annotations
 
@@ -80,6 +81,22 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live children (the uvicorn workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -247,8 +264,15 @@ def main(argv: list[str] | None = None) -> None:
                     publish_atomically(building, db)
                     report["swap_published_at"] = time.monotonic()
             seconds = args.swap_seconds if name == "swap" else args.seconds
+            load_before = os.getloadavg()
+            client_cpu, server_cpu, wall = time.process_time(), process_cpu_seconds(server.pid), time.monotonic()
             result = asyncio.run(run_load(port, paths[name], args.clients, seconds, args.warmup,
                                           args.think_ms / 1000, on_start))
+            wall = time.monotonic() - wall
+            # CPU over the whole scenario (warm-up included), in cores: the clients share the machine
+            result["client_cpu_cores"] = (time.process_time() - client_cpu) / wall
+            result["server_cpu_cores"] = (process_cpu_seconds(server.pid) - server_cpu) / wall
+            result["load_before"] = load_before
             rows = result.pop("_results")
             if name == "swap":
                 result["new_build_id"] = new_id
@@ -268,7 +292,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:<7} {result['requests']:>8,} requests  {result['requests_per_second']:8.1f}/s  "
                   f"p50 {result['p50_ms']:7.1f} ms  p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
                   f"errors {result['errors']}  builds {result['builds'] if name == 'swap' else len(result['builds'])}"
-                  f"  load {result['load_after'][0]:.2f}")
+                  f"  load {result['load_before'][0]:.2f}->{result['load_after'][0]:.2f}  CPU cores: server "
+                  f"{result['server_cpu_cores']:.2f}, clients {result['client_cpu_cores']:.2f}")
     finally:
         server.terminate()
         try:

@@ -8,6 +8,7 @@ response carries a Content-Security-Policy and no-sniff headers.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -26,8 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models_py.snapshots import FEATURES
 from retention.serve.generation import Generation, WarehouseError
 from retention.serve.queries import (
-    DEFAULT_SORT, MAX_LIMIT, MAX_OFFSET, SORTABLE, FilterError, Filters, customer_csv, customer_page,
-    selection_summary,
+    DEFAULT_SORT, MAX_LIMIT, MAX_OFFSET, SORTABLE, FilterError, Filters, customer_csv, selection_summary,
 )
 from retention.serve.scoring import ScoreRequest, score_records, stored_features_body
 from retention.serve.warehouse import ServedWarehouse
@@ -114,6 +114,20 @@ def _filters(quadrant, segment, cluster, risk_band, country, min_probability, ma
              generation: Generation) -> Filters:
     return Filters(list(quadrant or []), list(segment or []), list(cluster or []), list(risk_band or []),
                    list(country or []), min_probability, max_probability, targeted, q).check(generation.known)
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                         default=lambda value: value.isoformat() if hasattr(value, "isoformat") else _unknown(value))
+
+
+def _unknown(value):
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _json(body: dict) -> Response:
+    """The body encoded as FastAPI's JSONResponse would (dates as ISO strings), without its
+    per-value conversion (jsonable_encoder): the hot routes' answer."""
+    return Response(_JSON.encode(body).encode("utf-8"), media_type="application/json")
 
 
 def _finite(value):
@@ -219,6 +233,8 @@ MinP = Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False, descriptio
 MaxP = Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False, description="churn probability at most")]
 Targeted = Annotated[bool | None, Query(description="in the retention plan's contacts (true) or not")]
 Search = Annotated[str | None, Query(min_length=1, max_length=64, description="customer id or its beginning")]
+# The hot routes answer with pre-encoded JSON (a Response); this documents it in /openapi.json.
+_JSON_OBJECT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
 CustomerId = Annotated[str, PathParam(pattern=CUSTOMER_ID, description="customer_id")]
 
 
@@ -268,8 +284,8 @@ def _customer_routes(app: FastAPI, served: ServedWarehouse) -> None:
                     "cluster": [{"id": c, "name": clusters.get(c, str(c))} for c in g.known["cluster"]],
                     "sort": [s for c in SORTABLE for s in (c, "-" + c)], "max_limit": MAX_LIMIT}
 
-    @app.get("/api/customers", tags=["customers"])
-    def customers(quadrant: Quadrant = None, segment: Segment = None, cluster: Cluster = None,
+    @app.get("/api/customers", tags=["customers"], response_model=None, responses=_JSON_OBJECT)
+    async def customers(quadrant: Quadrant = None, segment: Segment = None, cluster: Cluster = None,
                   risk_band: RiskBand = None, country: Country = None, min_probability: MinP = None,
                   max_probability: MaxP = None, targeted: Targeted = None, q: Search = None,
                   sort: Annotated[str, Query(max_length=40)] = DEFAULT_SORT,
@@ -284,13 +300,9 @@ def _customer_routes(app: FastAPI, served: ServedWarehouse) -> None:
         with served.use() as g:
             chosen = _filters(quadrant, segment, cluster, risk_band, country, min_probability, max_probability,
                               targeted, q, g)
-            cur = g.cursor()
-            try:
-                total, rows = customer_page(cur, chosen, sort, limit or 50, offset, g.totals)
-            finally:
-                cur.close()
-            return {"build_id": g.build_id, "total": total, "offset": offset, "limit": limit or 50, "sort": sort,
-                    "customers": rows}
+            total, rows = g.index.page(chosen, sort, limit or 50, offset, g.totals)
+            return _json({"build_id": g.build_id, "total": total, "offset": offset, "limit": limit or 50,
+                          "sort": sort, "customers": rows})
 
     @app.get("/api/customers/summary", tags=["customers"])
     def summary(quadrant: Quadrant = None, segment: Segment = None, cluster: Cluster = None,
@@ -309,8 +321,8 @@ def _customer_routes(app: FastAPI, served: ServedWarehouse) -> None:
 
 
 def _customer_page_routes(app: FastAPI, served: ServedWarehouse) -> None:
-    @app.get("/api/customers/{customer_id}", tags=["customers"])
-    def customer(customer_id: CustomerId) -> dict:
+    @app.get("/api/customers/{customer_id}", tags=["customers"], response_model=None, responses=_JSON_OBJECT)
+    async def customer(customer_id: CustomerId) -> Response:
         """Everything the warehouse knows about one customer: scores, drivers, value, decision,
         plan, RFM, cluster and recent orders."""
         with served.use() as g:
@@ -319,7 +331,7 @@ def _customer_page_routes(app: FastAPI, served: ServedWarehouse) -> None:
                 raise HTTPException(404, f"no customer {customer_id[:64]!r} in build {g.build_id}")
             row = g.customer_row(i)
             orders = g.recent_orders(i, row.pop("orders_kept"))
-            return {
+            return _json({
                 "build_id": g.build_id, "customer_id": row["customer_id"], "country": row["country"],
                 "as_of_date": row["as_of_date"],
                 "churn": {"probability": row["churn_probability"], "risk_band": row["risk_band"],
@@ -339,7 +351,7 @@ def _customer_page_routes(app: FastAPI, served: ServedWarehouse) -> None:
                 "cluster": {"id": row["cluster_id"], "name": row["cluster_name"]},
                 "recent_orders": orders,
                 "orders_shown": len(orders),
-            }
+            })
 
     @app.get("/api/customers/{customer_id}/features", tags=["scoring"])
     def customer_features(customer_id: CustomerId) -> dict:
@@ -377,10 +389,10 @@ def _mart_routes(app: FastAPI, served: ServedWarehouse) -> None:
              offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> dict:
         """The retention plan's targeted customers by plan rank, and its totals."""
         with served.use() as g:
+            chosen = Filters(targeted=True)
+            total, rows = g.index.page(chosen, "plan_rank", limit, offset, g.totals)
             cur = g.cursor()
             try:
-                chosen = Filters(targeted=True)
-                total, rows = customer_page(cur, chosen, "plan_rank", limit, offset)
                 totals = selection_summary(cur, chosen)
             finally:
                 cur.close()

@@ -24,6 +24,7 @@ import numpy as np
 
 from retention.config import DUCKDB_CONFIG
 from retention.outputs.report.formatting import clean
+from retention.serve.customer_index import CustomerIndex, column_kind
 
 # The most recent orders of a customer kept for the customer page.
 RECENT_ORDERS = 20
@@ -144,21 +145,26 @@ class Generation:
     """A loaded build. Use `acquire()` / `release()` (the ServedWarehouse does) around every
     request; `retire()` closes it once the last request using it has finished."""
 
-    def __init__(self, db_path: Path, signature: FileSignature, number: int):
+    def __init__(self, db_path: Path, signature: FileSignature, number: int, load_threads: int | None = None):
+        """`load_threads`: DuckDB threads while loading (a swap loads on one, leaving the other
+        cores to the requests of the serving generation); queries afterwards use the default."""
         self.db_path, self.signature, self.number = db_path, signature, number
         self.loaded_at = dt.datetime.now(dt.timezone.utc)
         self._lock = threading.Lock()
         self._active = 0
         self._retired = False
         self.closed = False
-        self.totals: dict = {}  # customers per filter of the list (queries.customer_page)
+        self.totals: dict = {}  # customers per filter of the list (CustomerIndex.page)
         # An in-memory database of its own with the file attached read-only (never
         # duckdb.connect(path): a process reuses the cached instance of a path, which after a
         # rebuild would still be the old file).
-        self.mem = duckdb.connect(":memory:", config=dict(DUCKDB_CONFIG))
+        config = dict(DUCKDB_CONFIG, **({"threads": load_threads} if load_threads else {}))
+        self.mem = duckdb.connect(":memory:", config=config)
         try:
             self.mem.execute(f"attach {_sql_string(str(db_path))} as wh (read_only)")
             self._load()
+            if load_threads:
+                self.mem.execute("reset threads")
         except BaseException:
             self.close()
             raise
@@ -184,14 +190,22 @@ class Generation:
         self.known = self._known_values()
 
     def _load_memory(self) -> None:
-        """Copy the customers and their recent orders into an in-memory database; keep Arrow copies
-        and a sorted id array for O(log n) lookups by id."""
+        """Copy the customers and their recent orders into an in-memory database; keep Arrow copies,
+        a sorted id array for O(log n) lookups by id, and the customer list's index (row orders of
+        every sort, filter columns as arrays)."""
         self.mem.execute(KEPT_ORDERS_SQL)
         self.mem.execute("create table customers as " + CUSTOMERS_SQL)
-        self.customers = self.mem.sql("select * from customers").to_arrow_table()
-        self.orders = self.mem.sql(ORDERS_SQL).to_arrow_table()
+        self.customers = self.mem.sql("select * from customers order by rowid").to_arrow_table().combine_chunks()
+        self.orders = self.mem.sql(ORDERS_SQL).to_arrow_table().combine_chunks()
         self.mem.execute("drop table kept_orders")
-        self.ids = np.asarray(self.customers.column("customer_id").to_pylist(), dtype=str)
+        cur = self.mem.cursor()
+        try:
+            self.index = CustomerIndex(cur, self.customers)
+        finally:
+            cur.close()
+        self.ids = self.index.ids
+        self._customer_columns = _columns(self.customers)
+        self._order_columns = [c for c in _columns(self.orders) if c[0] != "customer_id"]
         kept = np.asarray(self.customers.column("orders_kept").to_numpy(), dtype=np.int64)
         self.order_starts = np.concatenate([[0], np.cumsum(kept)[:-1]]) if len(kept) else np.zeros(0, np.int64)
         self.columns = self.customers.column_names
@@ -237,11 +251,20 @@ class Generation:
         return i if i < len(self.ids) and self.ids[i] == customer_id else None
 
     def customer_row(self, i: int) -> dict:
-        return {k: clean(v) for k, v in self.customers.slice(i, 1).to_pylist()[0].items()}
+        row = {name: column[i].as_py() for name, column, _ in self._customer_columns}
+        for name, _, cleaned in self._customer_columns:
+            if cleaned:
+                row[name] = clean(row[name])
+        return row
 
     def recent_orders(self, i: int, count: int) -> list[dict]:
-        rows = self.orders.slice(int(self.order_starts[i]), int(count)).to_pylist()
-        return [{k: clean(v) for k, v in r.items() if k != "customer_id"} for r in rows]
+        start = int(self.order_starts[i])
+        columns = []
+        for _, column, cleaned in self._order_columns:
+            values = column.slice(start, int(count)).to_pylist()
+            columns.append([clean(v) for v in values] if cleaned else values)
+        names = [name for name, _, _ in self._order_columns]
+        return [dict(zip(names, row)) for row in zip(*columns)]
 
     def features(self, customer_id: str) -> dict | None:
         """The customer's stored features, converted as the build's Python steps read them (a
@@ -286,8 +309,9 @@ class Generation:
             close = self._retired and self._active == 0 and not self.closed
             if close:
                 self.closed = True  # under the lock: no request can acquire it any more
-        if close:
-            self._close_connections()
+        if close:  # off the request (the event loop): closing a large database takes a while
+            threading.Thread(target=self._close_connections, name=f"close-generation-{self.number}",
+                             daemon=True).start()
 
     def retire(self) -> None:
         with self._lock:
@@ -313,6 +337,16 @@ class Generation:
                 self.mem.close()
             except duckdb.Error:
                 pass
+
+
+def _columns(table) -> list[tuple]:
+    """(name, Arrow array, whether its values go through `clean`) of a single-chunk table."""
+    columns = []
+    for name in table.column_names:
+        column = table.column(name)
+        array = column.chunk(0) if column.num_chunks == 1 else column
+        columns.append((name, array, column_kind(column.type) != "plain"))
+    return columns
 
 
 def _sql_string(text: str) -> str:

@@ -66,6 +66,11 @@ class Filters:
             raise FilterError("q", "q (a customer id or its beginning) must be 1 to 64 printable characters")
         return self
 
+    def key(self) -> tuple:
+        """The filters as a hashable value (the cache key of their count)."""
+        return (tuple(self.quadrant), tuple(self.segment), tuple(self.cluster), tuple(self.risk_band),
+                tuple(self.country), self.min_probability, self.max_probability, self.targeted, self.q)
+
     def where(self) -> tuple[str, list]:
         clauses, params = [], []
         for column, values in (("quadrant_key", self.quadrant), ("rfm_segment", self.segment),
@@ -97,25 +102,6 @@ def order_by(sort: str) -> str:
         raise FilterError("sort", f"sort {sort[:80]!r} is not one of: {', '.join(SORTABLE)} (prefix - for descending)")
     tail = "" if column == "customer_id" else ", customer_id"
     return f" order by {column} {'desc' if descending else 'asc'} nulls last{tail}"
-
-
-def customer_page(cur, filters: Filters, sort: str, limit: int, offset: int,
-                  counts: dict | None = None) -> tuple[int, list[dict]]:
-    """(customers matching the filters, the page). `counts` caches the totals of one generation
-    (they cannot change within it): paging and re-sorting a selection counts it once."""
-    where, params = filters.where()
-    key = (where, tuple(params))
-    total = counts.get(key) if counts is not None else None
-    if total is None:
-        total = cur.execute(f"select count(*) from customers{where}", params).fetchone()[0]
-        if counts is not None:
-            if len(counts) > 10_000:
-                counts.clear()
-            counts[key] = total
-    result = cur.execute(f"select {', '.join(LIST_COLUMNS)} from customers{where}{order_by(sort)} limit ? offset ?",
-                         [*params, limit, offset])
-    names = [d[0] for d in result.description]
-    return int(total), [{k: clean(v) for k, v in zip(names, row)} for row in result.fetchall()]
 
 
 def customer_csv(cur, filters: Filters, sort: str, limit: int | None, offset: int) -> Iterator[str]:

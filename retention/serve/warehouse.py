@@ -47,6 +47,7 @@ class ServedWarehouse:
             return self._load_locked()
 
     def _load_locked(self) -> Generation:
+        started = time.monotonic()
         for _ in range(3):  # the file may be replaced while it is being read: read it again
             before = FileSignature.of(self.db_path)
             if before is None:
@@ -54,7 +55,9 @@ class ServedWarehouse:
                                      f"(retention build --warehouse-dir {self.warehouse_dir}).")
             self._count += 1
             try:
-                generation = Generation(self.db_path, before, self._count)
+                # a swap loads on one DuckDB thread: the serving generation keeps the other cores
+                generation = Generation(self.db_path, before, self._count,
+                                        load_threads=1 if self._current is not None else None)
             except WarehouseError:
                 raise
             except Exception as exc:  # duckdb errors: a corrupt or foreign file
@@ -65,6 +68,8 @@ class ServedWarehouse:
         else:
             raise WarehouseError(f"'{self.db_path}' kept changing while it was read; try again.")
         generation.load_models(self.warehouse_dir)
+        log.info("loaded build %s (generation %d, %s customers) in %.1f s", generation.build_id, generation.number,
+                 f"{len(generation.ids):,}", time.monotonic() - started)
         if generation.models.problem:
             log.warning("scoring unavailable for build %s: %s", generation.build_id, generation.models.problem)
         with self._lock:
