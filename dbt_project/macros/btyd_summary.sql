@@ -21,8 +21,10 @@
         count(*) - 1 as frequency,
         {{ dbt.datediff('min(order_date)', 'max(order_date)', 'day') }} as recency,
         {{ dbt.datediff('min(order_date)', 'cast(' ~ end_date ~ ' - 1 as date)', 'day') }} as {{ adapter.quote('T') }},
-        coalesce(avg({{ retention.as_double('case when day_number > 1 then day_value end') }}), 0)
-            as monetary_value,
+        {#- the exact decimal sum over the count, not an average of doubles: the same double on
+            every engine (Spark would add the doubles in another order) -#}
+        coalesce({{ retention.as_double('sum(case when day_number > 1 then day_value end)') }}
+            / count(case when day_number > 1 then day_value end), 0) as monetary_value,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date,
         cast({{ end_date }} - 1 as date) as observation_period_end

@@ -180,7 +180,7 @@
 {%- endmacro %}
 
 {% macro default__as_double(expression) -%}
-    {{ expression }}
+    ({{ expression }})
 {%- endmacro %}
 
 {% macro spark__as_double(expression) -%}

@@ -60,8 +60,9 @@ activity as (
 last_year_rates as (
     select
         cutoff_date,
+        {#- doubles, not decimal literals: Spark would average decimals to 5 places -#}
         avg(case when first_order_date < cutoff_date - 365
-            then case when orders_last_year_window = 0 then 1.0 else 0.0 end end)
+            then case when orders_last_year_window = 0 then cast(1 as double) else cast(0 as double) end end)
             as churn_rate_same_window_last_year
     from activity
     group by 1
