@@ -72,12 +72,16 @@ __all__ = [
     "CATEGORICAL_FEATURES",
     "FEATURES",
     "NUMERIC_FEATURES",
+    "ChurnFit",
     "ChurnModel",
     "ChurnResult",
     "backtest",
     "choose_calibration",
     "compare_candidates",
+    "fit",
     "fit_calibrated",
+    "score",
+    "score_previous",
     "train_and_score",
 ]
 
@@ -518,10 +522,94 @@ def _check_split_sizes(train: pd.DataFrame, test: pd.DataFrame, min_rows_per_cla
 def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, random_state,
                      threshold_rule, target_recall, candidates, max_train_rows, backtest_max_train_rows,
                      batch_size, min_rows_per_class, n_jobs, previous_features) -> ChurnResult:
+    as_of = to_day(as_of_date)
+    current = _current_rows(customer_features, as_of)
+    fitted = _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
+                  threshold_rule=threshold_rule, target_recall=target_recall, candidates=candidates,
+                  max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
+                  batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
+                  previous_cutoff=_previous_cutoff(previous_features))
+    scores = _score(fitted, current)
+    previous_scores = None if previous_features is None else score_previous(fitted, previous_features)
+    return ChurnResult(
+        scores=scores, metrics=fitted.metrics(float(scores["churn_probability"].mean())),
+        feature_importance=fitted.feature_importance, calibration=fitted.calibration, backtest=fitted.backtest,
+        model_name=fitted.model_name, calibration_method=fitted.calibration_method,
+        season_offset=fitted.season_offset, threshold=fitted.threshold, threshold_rule=fitted.threshold_rule,
+        test_cutoff=fitted.test_cutoff, model=fitted.model, train_cutoffs=fitted.train_cutoffs,
+        previous_scores=previous_scores,
+    )
+
+
+@dataclass(frozen=True)
+class ChurnFit:
+    """What :func:`fit` learns from the training snapshots, before any customer is scored: the
+    final model, its threshold and everything needed to score and explain a customer on its own
+    (so scoring can run in batches anywhere, e.g. on Spark executors), and the result tables
+    that do not depend on the scored customers. Fields as in :class:`ChurnResult`, plus:
+
+    drivers_reference, base_rate
+        The typical customer the drivers compare with (training medians, the commonest country)
+        and the churn share of the final training rows.
+    previous_offset
+        The logit offset for the previous cutoff's scores (``previous_cutoff`` of :func:`fit`;
+        the scored date's offset when none was given).
+    """
+
+    model: ChurnModel
+    threshold: float
+    threshold_rule: str
+    model_name: str
+    calibration_method: str
+    season_offset: float
+    test_cutoff: pd.Timestamp
+    train_cutoffs: tuple[pd.Timestamp, ...]
+    drivers_reference: dict
+    base_rate: float
+    previous_offset: float
+    feature_importance: pd.DataFrame
+    calibration: pd.DataFrame
+    backtest: pd.DataFrame
+    as_of: pd.Timestamp
+    metric_rows: tuple[tuple, ...]
+    scored_rows_at: int
+
+    def metrics(self, expected_churn_rate: float) -> pd.DataFrame:
+        """The metrics table, given the mean churn probability of every scored customer."""
+        scored = [("scored", "expected_churn_rate", float(expected_churn_rate),
+                   f"mean churn probability as of {self.as_of.date()}")]
+        rows = list(self.metric_rows[:self.scored_rows_at]) + scored + list(self.metric_rows[self.scored_rows_at:])
+        metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"])
+        metrics["value"] = metrics["value"].astype("float64")
+        metrics["detail"] = metrics["detail"].astype(object)
+        return metrics
+
+
+def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *, random_state: int = 42,
+        threshold_rule: str = "max_f1", target_recall: float = 0.7, candidates: Iterable[str] = CANDIDATE_MODELS,
+        max_train_rows: int = 100_000, backtest_max_train_rows: int = 20_000, batch_size: int = 100_000,
+        min_rows_per_class: int = 20, n_jobs: int | None = 1, previous_cutoff=None) -> ChurnFit:
+    """The fitting half of :func:`train_and_score` (same arguments, without the customers to
+    score; ``previous_cutoff``: the cutoff of the previous features, for their season offset).
+    Score with :func:`score` and :func:`score_previous`; the metrics with ``ChurnFit.metrics``."""
+    if n_jobs is not None and (int(n_jobs) != n_jobs or n_jobs < 1):
+        raise ValueError("n_jobs must be a positive integer or None")
+    args = dict(random_state=random_state, threshold_rule=threshold_rule, target_recall=target_recall,
+                candidates=tuple(candidates), max_train_rows=max_train_rows,
+                backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
+                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_cutoff=previous_cutoff)
+    if n_jobs is None:
+        return _fit(training_snapshots, as_of_date, horizon_days, **args)
+    with threadpool_limits(limits=int(n_jobs)):
+        return _fit(training_snapshots, as_of_date, horizon_days, **args)
+
+
+def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshold_rule, target_recall, candidates,
+         max_train_rows, backtest_max_train_rows, batch_size, min_rows_per_class, n_jobs,
+         previous_cutoff) -> ChurnFit:
     as_of, horizon_days = to_day(as_of_date), int(horizon_days)
     _check_arguments(horizon_days, threshold_rule, target_recall, candidates)
     labelled = labelled_rows(training_snapshots, as_of, horizon_days)
-    current = _current_rows(customer_features, as_of)
     _check_labels(labelled, as_of, horizon_days)
     split = out_of_time_split(labelled, as_of, horizon_days)
     _check_split_sizes(split.train, split.test, min_rows_per_class)
@@ -546,8 +634,11 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
     offset, reference = _offset_for(final, labelled, as_of)
     offset = offset if seasonal else 0.0
     final = final.with_offset(offset)
-    scores = _score(final, current, final_data, threshold)
-    previous_scores = _previous_scores(final, previous_features, labelled, seasonal, threshold)
+    previous_offset = final.offset
+    if seasonal and previous_cutoff is not None:
+        previous_offset = _offset_for(final.with_offset(0.0), labelled, to_day(previous_cutoff))[0]
+    drivers_reference = {c: float(final_data[c].median()) for c in NUMERIC_FEATURES}
+    drivers_reference["country"] = final_data["country"].value_counts().sort_index().idxmax()
     history = backtest(labelled, chosen, method, seasonal, horizon_days, max_train_rows=backtest_max_train_rows,
                        min_rows_per_class=min_rows_per_class, **fit_args)
 
@@ -555,29 +646,44 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
     rows += _calibrated_rows(chosen, y_test, p_test, threshold, rule_text, method, folds, test_model.offset,
                              split.test_cutoff)
     rows += _option_rows(options)
-    rows += _scored_rows(scores, final, reference, offset, as_of)
+    scored_rows_at = len(rows)
+    rows += _scored_rows(final, reference, offset)
     rows += _split_rows(as_of, horizon_days, split.test_cutoff, train, final_data, labelled)
     rows += _sample_rows(training_snapshots)
-    metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"])
-    metrics["value"] = metrics["value"].astype("float64")
-    metrics["detail"] = metrics["detail"].astype(object)
-    return ChurnResult(
-        scores=scores, metrics=metrics,
-        feature_importance=importance[["feature", "importance", "importance_std", "method", "rank"]],
-        calibration=_calibration_table(y_test, p_test), backtest=history, model_name=chosen,
-        calibration_method=method, season_offset=offset, threshold=threshold, threshold_rule=threshold_rule,
-        test_cutoff=split.test_cutoff, model=final,
+    return ChurnFit(
+        model=final, threshold=threshold, threshold_rule=threshold_rule, model_name=chosen,
+        calibration_method=method, season_offset=offset, test_cutoff=split.test_cutoff,
         train_cutoffs=tuple(pd.Timestamp(c) for c in sorted(train["cutoff_date"].unique())),
-        previous_scores=previous_scores,
+        drivers_reference=drivers_reference, base_rate=float(final_data["churned"].mean()),
+        previous_offset=float(previous_offset),
+        feature_importance=importance[["feature", "importance", "importance_std", "method", "rank"]],
+        calibration=_calibration_table(y_test, p_test), backtest=history, as_of=as_of,
+        metric_rows=tuple(rows), scored_rows_at=scored_rows_at,
     )
 
 
-def _score(model: ChurnModel, current: pd.DataFrame, final_data: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _previous_cutoff(previous_features: pd.DataFrame | None):
+    if previous_features is None or "cutoff_date" not in previous_features.columns or not len(previous_features):
+        return None
+    return to_days(previous_features["cutoff_date"]).iloc[0]
+
+
+def score(fitted: ChurnFit, customer_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``scores`` table (see :class:`ChurnResult`) of the given customers, ordered by
+    customer_id; any subset of the customers gives the same rows for them (one customer's score
+    and drivers depend on the fit and that customer alone)."""
+    if len(customer_features) == 0:
+        return pd.DataFrame({"customer_id": pd.Series(dtype=object), "churn_probability": pd.Series(dtype="float64"),
+                             "risk_band": pd.Series(dtype=object), "is_predicted_churner": pd.Series(dtype=bool),
+                             "top_drivers": pd.Series(dtype=object)})
+    return _score(fitted, _current_rows(customer_features, fitted.as_of))
+
+
+def _score(fitted: ChurnFit, current: pd.DataFrame) -> pd.DataFrame:
+    model, threshold = fitted.model, fitted.threshold
     X_now = current[list(FEATURES)]
     p_now = model.predict(X_now)
-    reference = {c: float(final_data[c].median()) for c in NUMERIC_FEATURES}
-    reference["country"] = final_data["country"].value_counts().sort_index().idxmax()
-    drivers = top_drivers(model.predict, X_now, p_now, reference, float(final_data["churned"].mean()))
+    drivers = top_drivers(model.predict, X_now, p_now, fitted.drivers_reference, fitted.base_rate)
     band = np.where(p_now >= threshold, "high", np.where(p_now >= threshold / 2, "medium", "low"))
     return pd.DataFrame({
         "customer_id": current["customer_id"].to_numpy(),
@@ -588,19 +694,16 @@ def _score(model: ChurnModel, current: pd.DataFrame, final_data: pd.DataFrame, t
     })
 
 
-def _previous_scores(model: ChurnModel, previous_features, labelled, seasonal: bool, threshold: float):
-    if previous_features is None:
-        return None
+def score_previous(fitted: ChurnFit, previous_features: pd.DataFrame) -> pd.DataFrame:
+    """``customer_id, churn_probability, is_predicted_churner`` of the previous cutoff's rows, from
+    the final model with that cutoff's season offset, ordered by customer_id."""
     extra = ("cutoff_date",) if "cutoff_date" in previous_features.columns else ()
     previous = prepare_features(previous_features, "previous_features", extra=extra)
     previous = previous.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    offset = model.offset
-    if seasonal and extra and len(previous):
-        cutoff = to_days(previous["cutoff_date"]).iloc[0]
-        offset = _offset_for(model.with_offset(0.0), labelled, cutoff)[0]
-    p = model.with_offset(offset).predict(previous[list(FEATURES)]) if len(previous) else np.array([])
+    model = fitted.model.with_offset(fitted.previous_offset)
+    p = model.predict(previous[list(FEATURES)]) if len(previous) else np.array([])
     return pd.DataFrame({"customer_id": previous["customer_id"].to_numpy(),
-                         "churn_probability": p.astype("float64"), "is_predicted_churner": p >= threshold})
+                         "churn_probability": p.astype("float64"), "is_predicted_churner": p >= fitted.threshold})
 
 
 # --------------------------------------------------------------------------------------------
@@ -667,10 +770,9 @@ def _option_rows(options: pd.DataFrame) -> list[tuple]:
     return rows
 
 
-def _scored_rows(scores, model: ChurnModel, reference, offset: float, as_of: pd.Timestamp) -> list[tuple]:
-    rows = [("scored", "expected_churn_rate", float(scores["churn_probability"].mean()),
-             f"mean churn probability as of {as_of.date()}"),
-            ("scored", "season_offset", offset, "logit shift applied to every score (0: none)")]
+def _scored_rows(model: ChurnModel, reference, offset: float) -> list[tuple]:
+    """The ``scored`` rows that the fit decides (``expected_churn_rate`` comes with the scores)."""
+    rows = [("scored", "season_offset", offset, "logit shift applied to every score (0: none)")]
     if reference is None:
         rows += [("scored", "last_year_observed_rate", np.nan, "no labelled cutoff a year before as_of_date"),
                  ("scored", "last_year_predicted_rate", np.nan, "no labelled cutoff a year before as_of_date")]

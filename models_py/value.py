@@ -35,9 +35,11 @@ from threadpoolctl import threadpool_limits
 
 from models_py.clv import bgnbd_expected_purchases_if_alive, fit_bgnbd, fit_gamma_gamma, gamma_gamma_expected_order_value
 from models_py.estimators import regressor
-from models_py.snapshots import FEATURES, labelled_rows, out_of_time_split, prepare_features, sample, sampled_note, to_day
+from models_py.snapshots import (FEATURES, labelled_rows, out_of_time_split, prepare_features, sample,
+                                 sample_positions, sampled_note, to_day)
 
-__all__ = ["BASELINES", "METHODS", "ValueResult", "fit_and_score", "normalised_gini"]
+__all__ = ["BASELINES", "METHODS", "ValueFit", "ValueResult", "btyd_sample_positions", "fit", "fit_and_score",
+           "normalised_gini", "score"]
 
 METHODS: tuple[str, ...] = ("gradient_boosting", "bgnbd_gamma_gamma", "historical_rate", "past_monetary")
 BASELINES: tuple[str, ...] = ("historical_rate", "past_monetary")
@@ -104,6 +106,20 @@ class _Methods:
         self.buyers = buyers
         self.ratio = float(self.label.sum() / max(buyers["monetary"].clip(lower=0).sum(), 1e-9))
         self._regressor = None
+        self._btyd_fits = None
+
+    def fit(self, method: str, btyd_rows: pd.DataFrame | None = None) -> "_Methods":
+        """Fit what ``method`` needs now rather than at its first prediction: the regressor, or
+        the BG/NBD and Gamma-Gamma fits on ``btyd_rows`` (the customers' own history, already
+        sampled: :func:`btyd_sample_positions`); later predictions of ``method`` only apply them,
+        and the training rows are let go (a fitted predictor is small enough to ship to every
+        Spark executor)."""
+        if method == "gradient_boosting":
+            self._fitted_regressor()
+        elif method == "bgnbd_gamma_gamma":
+            self._btyd_fits = self._fit_btyd(_btyd(btyd_rows))
+        self.buyers, self.label = self.buyers.iloc[:0], self.label[:0]
+        return self
 
     def predict(self, method: str, rows: pd.DataFrame) -> np.ndarray:
         h = float(self.horizon_days)
@@ -112,23 +128,37 @@ class _Methods:
         if method == "historical_rate":
             return rows["monetary"].clip(lower=0).to_numpy() * h / np.maximum(rows["tenure_days"].to_numpy(), h)
         if method == "gradient_boosting":
-            if self._regressor is None:
-                self._regressor = regressor(self.random_state).fit(self.buyers[list(FEATURES)], self.label)
-            return self._regressor.predict(rows[list(FEATURES)])
+            return self._fitted_regressor().predict(rows[list(FEATURES)])
         if method == "bgnbd_gamma_gamma":
             return self._btyd_spend(rows, h)
         raise ValueError(f"unknown value method {method!r}; choose from {METHODS}")
 
-    def _btyd_spend(self, rows: pd.DataFrame, h: float) -> np.ndarray:
-        """Fitted on the rows' own history (no label needed), a sample of customers."""
-        summary = _btyd(rows)
-        fitted = sample(summary, _BTYD_MAX_CUSTOMERS, self.random_state)
+    def _fitted_regressor(self):
+        if self._regressor is None:
+            self._regressor = regressor(self.random_state).fit(self.buyers[list(FEATURES)], self.label)
+        return self._regressor
+
+    def _fit_btyd(self, fitted: pd.DataFrame):
         bg, gg = fit_bgnbd(fitted), fit_gamma_gamma(fitted)
         if not (bg.converged and gg.converged):
             raise ValueError(f"BG/NBD or Gamma-Gamma did not converge: {bg.message or gg.message}")
+        return bg, gg
+
+    def _btyd_spend(self, rows: pd.DataFrame, h: float) -> np.ndarray:
+        """Fitted on the rows' own history (no label needed), a sample of customers, unless
+        :meth:`fit` fitted it already."""
+        summary = _btyd(rows)
+        bg, gg = self._btyd_fits or self._fit_btyd(sample(summary, _BTYD_MAX_CUSTOMERS, self.random_state))
         purchases = bgnbd_expected_purchases_if_alive(bg, h, summary["frequency"], summary["T"])
         eov = gamma_gamma_expected_order_value(gg, summary["frequency"], summary["monetary_value"])
         return np.asarray(purchases * eov, dtype="float64")
+
+
+def btyd_sample_positions(n_customers: int, random_state: int = 42) -> np.ndarray | None:
+    """Positions (in customer_id order, ascending) of the customers the BG/NBD + Gamma-Gamma
+    candidate is fitted on when it scores ``n_customers`` customers; None: all of them. The
+    same rows as :func:`models_py.snapshots.sample`, known from the count alone."""
+    return sample_positions(n_customers, _BTYD_MAX_CUSTOMERS, random_state)
 
 
 def _compare(methods: _Methods, test: pd.DataFrame) -> tuple[dict, list[str]]:
@@ -166,25 +196,90 @@ def _discounted_scale(horizon_days: int, value_horizon_days: int, annual_discoun
     return float(np.sum(lengths / (1.0 + annual_discount_rate) ** (ends / 365.0)) / horizon_days)
 
 
+@dataclass(frozen=True)
+class ValueFit:
+    """What :func:`fit` learns, before any customer is valued: the chosen method, fitted on every
+    labelled cutoff, the factor from one window's spend to ``value_horizon_days`` (discounted),
+    the margin, and the ``metrics`` table. :func:`score` applies it to any batch of customers."""
+
+    method: str
+    predictor: _Methods
+    scale: float
+    margin: float
+    metrics: pd.DataFrame
+
+
 def fit_and_score(training_snapshots: pd.DataFrame, customer_features: pd.DataFrame, as_of_date,
                   horizon_days: int = 90, *, value_horizon_days: int = 365, margin: float = 0.3,
                   annual_discount_rate: float = 0.0, random_state: int = 42, max_train_rows: int = 100_000,
                   min_buyers: int = 50, n_jobs: int = 1) -> ValueResult:
-    """See :func:`_fit_and_score`; ``n_jobs`` limits the native OpenMP / BLAS pools for the call
-    (1: reproducible, and no oversubscription when dbt runs several Python models at once)."""
+    """Choose the value method out of time and apply it as of ``as_of_date`` (:func:`fit`, then
+    :func:`score` on every customer of ``customer_features``); ``n_jobs`` limits the native
+    OpenMP / BLAS pools for the call (1: reproducible, and no oversubscription when dbt runs
+    several Python models at once)."""
     with threadpool_limits(limits=int(n_jobs)):
-        return _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days,
-                              value_horizon_days=value_horizon_days, margin=margin,
-                              annual_discount_rate=annual_discount_rate, random_state=random_state,
-                              max_train_rows=max_train_rows, min_buyers=min_buyers)
+        current = _current_rows(customer_features)
+        fitted = _fit(training_snapshots, as_of_date, horizon_days, value_horizon_days=value_horizon_days,
+                      margin=margin, annual_discount_rate=annual_discount_rate, random_state=random_state,
+                      max_train_rows=max_train_rows, min_buyers=min_buyers, n_customers=len(current),
+                      customers_at=lambda positions: _at(current, positions))
+        return ValueResult(values=_score(fitted, current), metrics=fitted.metrics, method=fitted.method)
 
 
-def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, value_horizon_days,
-                   margin, annual_discount_rate, random_state, max_train_rows, min_buyers) -> ValueResult:
-    """Choose the value method out of time and apply it as of ``as_of_date``.
+def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *, n_customers: int,
+        customers_at, value_horizon_days: int = 365, margin: float = 0.3, annual_discount_rate: float = 0.0,
+        random_state: int = 42, max_train_rows: int = 100_000, min_buyers: int = 50, n_jobs: int = 1) -> ValueFit:
+    """The fitting half of :func:`fit_and_score` (same arguments), for a caller that holds the
+    ``n_customers`` customers to value elsewhere (the Spark target). The BG/NBD + Gamma-Gamma
+    candidate, when chosen, is fitted on the customers it values, a fixed sample of them:
+    ``customers_at(positions)`` must return the ``customer_features`` rows at those positions of
+    the customers ordered by customer_id (all of them for None); it is called only then."""
+    with threadpool_limits(limits=int(n_jobs)):
+        return _fit(training_snapshots, as_of_date, horizon_days, value_horizon_days=value_horizon_days,
+                    margin=margin, annual_discount_rate=annual_discount_rate, random_state=random_state,
+                    max_train_rows=max_train_rows, min_buyers=min_buyers, n_customers=n_customers,
+                    customers_at=customers_at)
+
+
+def score(fitted: ValueFit, customer_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``values`` table (see :class:`ValueResult`) of the given customers, by customer_id;
+    a customer's row depends on the fit and that customer alone."""
+    return _score(fitted, _current_rows(customer_features))
+
+
+def _current_rows(customer_features: pd.DataFrame) -> pd.DataFrame:
+    extra = tuple(c for c in ("mean_repeat_order_value", "expected_order_value") if c in customer_features.columns)
+    current = prepare_features(customer_features, "customer_features", extra=extra)
+    return current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+
+
+def _at(frame: pd.DataFrame, positions: np.ndarray | None) -> pd.DataFrame:
+    return frame if positions is None else frame.iloc[positions]
+
+
+def _score(fitted: ValueFit, current: pd.DataFrame) -> pd.DataFrame:
+    window = np.clip(fitted.predictor.predict(fitted.method, current), 0.0, None) if len(current) else np.empty(0)
+    eov = (pd.to_numeric(current["expected_order_value"]) if "expected_order_value" in current
+           else current["avg_order_value"]).to_numpy(dtype="float64")
+    return pd.DataFrame({
+        "customer_id": current["customer_id"].to_numpy(),
+        "method": fitted.method,
+        "window_spend_if_retained": window,
+        "revenue_if_retained": window * fitted.scale,
+        "value_if_retained": window * fitted.scale * fitted.margin,
+        "expected_order_value": eov,
+        "monetary": current["monetary"].to_numpy(),
+        "tenure_days": current["tenure_days"].to_numpy(),
+        "frequency": current["frequency"].to_numpy(),
+    })
+
+
+def _fit(training_snapshots, as_of_date, horizon_days, *, value_horizon_days, margin, annual_discount_rate,
+         random_state, max_train_rows, min_buyers, n_customers, customers_at) -> ValueFit:
+    """Choose the value method out of time and fit it on every labelled cutoff.
 
     ``training_snapshots`` needs the churn model's columns plus ``revenue_in_label_window`` and
-    ``mean_repeat_order_value``; ``customer_features`` the features (with
+    ``mean_repeat_order_value``; the customers valued later need the features (with
     ``mean_repeat_order_value``) and optionally ``expected_order_value`` (e.g. the Gamma-Gamma
     posterior of ml.customer_clv; else the customer's average order value is used). ``margin``
     is the gross margin (0, 1]. Raises ValueError when fewer than ``min_buyers`` buyers are in
@@ -207,27 +302,16 @@ def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_da
     method, beats = _choose(scores)
 
     final_rows = sample(labelled, max_train_rows, random_state)
-    extra = tuple(c for c in ("mean_repeat_order_value", "expected_order_value") if c in customer_features.columns)
-    current = prepare_features(customer_features, "customer_features", extra=extra)
-    current = current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    window = np.clip(_Methods(final_rows, horizon_days, random_state).predict(method, current), 0.0, None)
+    predictor = _Methods(final_rows, horizon_days, random_state)
+    if method == "bgnbd_gamma_gamma":
+        customers = customers_at(btyd_sample_positions(n_customers, random_state))
+        predictor.fit(method, _current_rows(customers))
+    else:
+        predictor.fit(method)
     scale = _discounted_scale(horizon_days, int(value_horizon_days), float(annual_discount_rate))
-    eov = (pd.to_numeric(current["expected_order_value"]) if "expected_order_value" in current
-           else current["avg_order_value"]).to_numpy(dtype="float64")
-    values = pd.DataFrame({
-        "customer_id": current["customer_id"].to_numpy(),
-        "method": method,
-        "window_spend_if_retained": window,
-        "revenue_if_retained": window * scale,
-        "value_if_retained": window * scale * margin,
-        "expected_order_value": eov,
-        "monetary": current["monetary"].to_numpy(),
-        "tenure_days": current["tenure_days"].to_numpy(),
-        "frequency": current["frequency"].to_numpy(),
-    })
     rows = _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days)
     metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"]).astype({"value": "float64"})
-    return ValueResult(values=values, metrics=metrics, method=method)
+    return ValueFit(method=method, predictor=predictor, scale=scale, margin=float(margin), metrics=metrics)
 
 
 def _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days) -> list[tuple]:

@@ -4,6 +4,7 @@ churn_model_metrics, churn_feature_importance, churn_calibration, churn_backtest
 churn_scores_previous (the previous cutoff scored by the same model)."""
 from models_py.artifacts import pack_frames
 from models_py.churn import train_and_score
+from models_py.steps import churn_arguments
 
 
 def model(dbt, session):
@@ -12,10 +13,7 @@ def model(dbt, session):
     result = train_and_score(
         dbt.ref("training_sample").df(),
         dbt.ref("customer_features").df(),
-        as_of_date=params["as_of_date"],
-        horizon_days=int(params["churn_horizon_days"]),
-        threshold_rule="recall_target",
-        target_recall=float(params["churn_recall_target"]),
         previous_features=dbt.ref("training_snapshots").filter("snapshot_index = 1").df(),
+        **churn_arguments(params),
     )
     return pack_frames(result.tables())

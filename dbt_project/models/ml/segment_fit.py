@@ -5,6 +5,7 @@ results are unpacked by customer_segments, segment_profiles and segment_k_select
 """
 from models_py.artifacts import pack_frames
 from models_py.segmentation import segment_customers
+from models_py.steps import segment_arguments
 
 
 def model(dbt, session):
@@ -12,8 +13,8 @@ def model(dbt, session):
     params = dbt.ref("int_analysis_parameters").df().iloc[0]
     result = segment_customers(
         dbt.ref("customer_features").df(),
-        k=int(params["segment_count"]) or None,
         churn=dbt.ref("churn_scores").df(),
+        **segment_arguments(params),
     )
     return pack_frames({
         "assignments": result.assignments,

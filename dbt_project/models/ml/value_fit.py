@@ -1,6 +1,7 @@
 """Choose the value-if-retained method out of time and apply it to every customer
 (models_py.value.fit_and_score). Unpacked by customer_value and value_model_metrics."""
 from models_py.artifacts import pack_frames
+from models_py.steps import value_arguments
 from models_py.value import fit_and_score
 
 
@@ -12,10 +13,6 @@ def model(dbt, session):
     result = fit_and_score(
         dbt.ref("training_sample").df(),
         features.merge(clv[["customer_id", "expected_order_value"]], on="customer_id", how="left"),
-        as_of_date=params["as_of_date"],
-        horizon_days=int(params["churn_horizon_days"]),
-        value_horizon_days=int(params["clv_horizon_days"]),
-        margin=float(params["gross_margin"]),
-        annual_discount_rate=float(params["clv_annual_discount_rate"]),
+        **value_arguments(params),
     )
     return pack_frames({"values": result.values, "metrics": result.metrics})
