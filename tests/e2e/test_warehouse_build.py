@@ -48,6 +48,8 @@ def test_rfm_and_features_worked_by_hand(hand_db):
     assert features.loc["100", "tenure_days"] == 59       # 2024-03-04 - 2024-01-05
     assert features.loc["100", "mean_days_between_orders"] == pytest.approx(56 / 2)
     assert features.loc["100", "avg_order_value"] == pytest.approx((17.0 + 14.0 + 25.0) / 3)
+    # the repeat order days' mean value: (all - the first day) / (days - 1), as the BTYD summary's
+    assert features.loc["100", "mean_repeat_order_value"] == pytest.approx((14.0 + 25.0) / 2)
     assert features.loc["100", "return_rate"] == pytest.approx(3.5 / 56.0)
     assert features.loc["100", "distinct_products"] == 2  # A1 and B2; POST is not a product
     # [2024-02-03, 2024-03-04) holds the orders of Feb 10 and Mar 1
