@@ -25,6 +25,8 @@ from retention.console import Console
 SLOW_STEP_SECONDS = 10.0
 LAYERS = ("staging", "intermediate", "features", "ml", "marts")
 _RESULT_EVENTS = ("LogModelResult", "LogTestResult", "LogSeedResult", "LogNodeResult", "LogHookEndLine")
+# Events in dbt's JSON shape that a process of the runner's own prints among dbt's (spark_job).
+STEP_EVENT = "RetentionStep"
 
 
 def _die_with_parent() -> None:
@@ -60,7 +62,9 @@ def _handle_event(event: dict, progress: _Progress, console: Console, label: str
     info, data = event.get("info", {}), event.get("data", {})
     name, message, level = info.get("name"), info.get("msg") or "", info.get("level")
     node = data.get("node_info") or {}
-    if name == "LogStartLine":
+    if name == "MainReportVersion":  # a new invocation (a job may run several): count its nodes afresh
+        progress.done, progress.total = 0, 0
+    elif name == "LogStartLine":
         progress.total = int(data.get("total") or progress.total)
         progress.running[node.get("unique_id", "")] = time.monotonic()
     elif name in _RESULT_EVENTS and node.get("unique_id"):
@@ -71,7 +75,9 @@ def _handle_event(event: dict, progress: _Progress, console: Console, label: str
             relation = (node.get("node_relation") or {})
             where = f"{relation.get('schema')}.{relation.get('alias')}" if relation else node["unique_id"]
             console.detail(f"{where:<44} {seconds:7.1f}s  ({progress.done}/{progress.total} nodes)")
-    if level == "error" and message.strip() and name not in _RESULT_EVENTS:
+    if name == STEP_EVENT and level == "info":  # a line of the runner's own (the Spark target's Python steps)
+        console.detail(message)
+    elif level == "error" and message.strip() and name not in _RESULT_EVENTS:
         console.detail(_plain(message))
     elif level == "warn" and message.strip():
         console.warn(f"dbt: {_plain(message)}")
@@ -84,9 +90,11 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
 
 
-def run_dbt(args: list[str], env: dict[str, str], log_file: Path, console: Console, label: str = "dbt") -> float:
-    """Run one dbt command; returns seconds taken. A failure raises UsageError (the log has it all)."""
-    command = [dbt_executable(), "--log-format", "json", *args]
+def run_dbt(args: list[str], env: dict[str, str], log_file: Path, console: Console, label: str = "dbt",
+            command: list[str] | None = None) -> float:
+    """Run one dbt command; returns seconds taken. A failure raises UsageError (the log has it all).
+    ``command``: a process that runs dbt itself and prints its JSON log (default: the dbt CLI)."""
+    command = command or [dbt_executable(), "--log-format", "json", *args]
     started = time.monotonic()
     progress = _Progress()
     with open(log_file, "a", encoding="utf-8") as sink:

@@ -130,12 +130,3 @@
     {%- endfor -%}
     {{- return('create or replace view ' ~ schema ~ '.transactions as ' ~ selects | join(' union all ')) -}}
 {%- endmacro %}
-
-
-{% macro duckdb_ml_export(name) -%}
-    {#- On Spark, the Parquet file of an ml table that the DuckDB build exported
-        (<warehouse>/exports/ml/<name>.parquet): the Python steps run on DuckDB only. The
-        folder is var ml_exports_path, else the environment variable RETENTION_ML_EXPORTS. -#}
-    {%- set folder = var('ml_exports_path', env_var('RETENTION_ML_EXPORTS', 'warehouse/exports/ml')) | string -%}
-    {{- return('parquet.' ~ quote_identifier(folder.rstrip('/') ~ '/' ~ name ~ '.parquet')) -}}
-{%- endmacro %}
