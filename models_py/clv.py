@@ -54,7 +54,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaincinv, betaln, expit, gammaln, hyp2f1, ndtr
 
 __all__ = [
     "MIN_CUSTOMERS",
@@ -471,17 +471,47 @@ def _one_minus_g(fit: BGNBDFit, a: float, t: np.ndarray, x: np.ndarray, T: np.nd
     return c / (a - 1.0) * one_minus
 
 
+#: From this a on, E[Y(t) | alive] is computed by quadrature: the closed form's 2F1 overflows
+#: (a = 1000 already gives inf) when dropout is rare and certain (a and b both large).
+_QUADRATURE_FROM_A = 100.0
+_HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite_e.hermegauss(32)
+_HERMITE_WEIGHTS = _HERMITE_WEIGHTS / np.sqrt(2.0 * np.pi)
+
+
+def _alive_expected_quadrature(fit: BGNBDFit, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """E[Y(t) | alive, x, T] as the expectation it is: E_p[(1 - ((alpha+T)/(alpha+T+p t))^(r+x)) / p]
+    with p | alive ~ Beta(a, b + x) (lambda | alive ~ Gamma(r + x, alpha + T) integrated out; FHL
+    2005), by 32-node Gauss-Hermite quadrature over p's normal score, p = F^-1(Phi(z)). Agrees with
+    the closed form to 1e-12 relative for 1.5 <= a <= 100, b >= 10 (tests/unit/test_clv.py) and
+    stays finite for any a, b."""
+    t, x, T = (np.asarray(v, dtype="float64") for v in np.broadcast_arrays(t, x, T))
+    shape = t.shape
+    t, x, T = t.ravel(), x.ravel(), T.ravel()
+    distinct, inverse = np.unique(x, return_inverse=True)
+    p = betaincinv(fit.a, fit.b + distinct[:, None], ndtr(_HERMITE_NODES)[None, :])[inverse]   # (n, nodes)
+    q = (t / (fit.alpha + T))[:, None] * p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(p > 0, -np.expm1(-(fit.r + x)[:, None] * np.log1p(q)) / p, (fit.r + x)[:, None] * q / np.where(p > 0, p, 1.0))
+    g = np.where(p > 0, g, ((fit.r + x) * t / (fit.alpha + T))[:, None])
+    return (g @ _HERMITE_WEIGHTS).reshape(shape)
+
+
 def _cond_expected(fit: BGNBDFit, t, x, tx, T) -> np.ndarray:
     t, x, tx, T = np.broadcast_arrays(_arr(t), _arr(x), _arr(tx), _arr(T))
     if np.any(t < 0):
         raise ValueError("t_days must be >= 0")
     a = fit.a
+    if a >= _QUADRATURE_FROM_A:
+        core = _alive_expected_quadrature(fit, t, x, T)
     # The closed form has a removable singularity at a == 1: average a +- h there.
-    if abs(a - 1.0) < 1e-6:
+    elif abs(a - 1.0) < 1e-6:
         h = 1e-5
         core = 0.5 * (_one_minus_g(fit, 1.0 + h, t, x, T) + _one_minus_g(fit, 1.0 - h, t, x, T))
     else:
         core = _one_minus_g(fit, a, t, x, T)
+    bad = ~np.isfinite(core) | (core < 0)
+    if bad.any():  # a last resort where the closed form still fails (never seen below a = 100)
+        core = np.where(bad, _alive_expected_quadrature(fit, t, x, T), core)
     res = core * expit(-_log_odds_dead(fit, x, tx, T))
     return np.where(t == 0, 0.0, res)
 

@@ -24,12 +24,13 @@ labels do not depend on the order the database returned rows in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -231,6 +232,36 @@ def segment_customers(
         return _segment(*args)
 
 
+def silhouette_scores(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk_rows: int = 2048) -> list[float]:
+    """Mean silhouette (Euclidean) of each labeling of the rows of ``Z``, as
+    ``sklearn.metrics.silhouette_score`` computes it (NaN for a labeling with one cluster), with the
+    pairwise distances computed once for all labelings, ``chunk_rows`` rows at a time."""
+    n = len(Z)
+    codes = [np.unique(np.asarray(labels), return_inverse=True)[1] for labels in labelings]
+    onehots = [np.eye(int(c.max()) + 1)[c] for c in codes]
+    sizes = [h.sum(axis=0) for h in onehots]
+    totals = [0.0] * len(codes)
+    for start in range(0, n, chunk_rows):
+        stop = min(start + chunk_rows, n)
+        D = euclidean_distances(Z[start:stop], Z)
+        D[np.arange(stop - start), np.arange(start, stop)] = 0.0  # as sklearn: a point is 0 from itself
+        rows = np.arange(stop - start)
+        for i, (c, h, size) in enumerate(zip(codes, onehots, sizes)):
+            sums = D @ h                                              # distance to each cluster, summed
+            own = c[start:stop]
+            own_size = size[own]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                intra = sums[rows, own] / (own_size - 1)
+                mean_to = sums / size
+            mean_to[rows, own] = np.inf
+            inter = mean_to.min(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = (inter - intra) / np.maximum(intra, inter)
+            s[own_size <= 1] = 0.0                                    # a singleton scores 0
+            totals[i] += float(np.nan_to_num(s).sum())
+    return [totals[i] / n if len(size) > 1 else float("nan") for i, size in enumerate(sizes)]
+
+
 def _segment(customer_features, k, k_range, random_state, sample_size, minibatch_threshold, churn, lapse_days):
     missing = [c for c in ("customer_id",) + SEGMENT_FEATURES if c not in customer_features.columns]
     if missing:
@@ -259,13 +290,12 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
         sample = raw.sample(n=sample_size, random_state=random_state).sort_index()
     else:
         sample = raw
-    rows = []
-    for kk in ks:
-        pipe = _pipeline(_kmeans(kk, random_state)).fit(sample)
-        labels = pipe.named_steps["cluster"].labels_
-        Z = pipe[:-1].transform(sample)
-        sil = float(silhouette_score(Z, labels)) if len(set(labels.tolist())) > 1 else float("nan")
-        rows.append((kk, sil, float(pipe.named_steps["cluster"].inertia_), len(sample)))
+    fits = [_pipeline(_kmeans(kk, random_state)).fit(sample) for kk in ks]
+    # every pipeline scales the same sample the same way: one space, one pass over its distances
+    Z = fits[0][:-1].transform(sample)
+    silhouettes = silhouette_scores(Z, [pipe.named_steps["cluster"].labels_ for pipe in fits])
+    rows = [(kk, sil, float(pipe.named_steps["cluster"].inertia_), len(sample))
+            for kk, sil, pipe in zip(ks, silhouettes, fits)]
     k_selection = pd.DataFrame(rows, columns=["k", "silhouette", "inertia", "sample_rows"])
     if k is None:
         best = k_selection.sort_values(["silhouette", "k"], ascending=[False, True], kind="mergesort")

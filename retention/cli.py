@@ -29,11 +29,18 @@ def _build_parser(sub) -> None:
     )
     inputs = p.add_argument_group("input")
     inputs.add_argument("--transactions", action="append", default=None, metavar="PATH",
-                        help="CSV, CSV.gz or Parquet file; repeat it (or give a quoted glob such as 'exports/*.csv') "
+                        help="CSV, CSV.gz, Parquet or spreadsheet (.xlsx, .xls: every sheet with the columns) file; repeat it (or give a quoted glob such as 'exports/*.csv') "
                              "for several files, read as one (rows repeated across files kept once); default: env "
                              "TRANSACTIONS, else the demo data")
     inputs.add_argument("--column-map", action="append", default=[], metavar="NAME=COLUMN",
                         help="your column for a canonical one, e.g. customer_id='Client No'")
+    inputs.add_argument("--preset", metavar="NAME",
+                        help="a known export layout: uci, uci2, shopify, woocommerce (default: detected from the header)")
+    inputs.add_argument("--date-format", metavar="FORMAT",
+                        help="day-first, month-first or a strptime format such as '%%d.%%m.%%Y %%H:%%M' "
+                             "(default: read from the data; month-first when no value settles it)")
+    inputs.add_argument("--decimal-separator", metavar="CHAR",
+                        help="'.' or ',' in Quantity and UnitPrice (default: read from the data)")
     inputs.add_argument("--encoding", metavar="NAME", help="encoding of CSV files: utf-8 (default), latin-1 or utf-16")
     inputs.add_argument("--delimiter", metavar="CHAR", help="CSV delimiter, e.g. ';' or tab (default: detected)")
     inputs.add_argument("--demo-rows", type=int, default=DEFAULT_DEMO_ROWS, metavar="N",
@@ -59,6 +66,11 @@ def _build_parser(sub) -> None:
     run.add_argument("--storage-version", choices=STORAGE_VERSIONS, default="v1.4.0", metavar="VERSION",
                      help="the oldest DuckDB that must read the file: v1.4.0 (default: DuckDB 1.4 and later) "
                           "or v1.0.0-v1.3.0 for BI drivers with an older DuckDB (writes about a third slower)")
+    run.add_argument("--temp-dir", metavar="DIR", help="where DuckDB spills past --memory-limit (default: "
+                     "retention.duckdb.building.tmp in the warehouse folder)")
+    run.add_argument("--strict", action="store_true",
+                     help="stop before the build, instead of warning, when the free disk space is below what it "
+                          "needs (the rule is in the README, 'What a nightly build does when something goes wrong')")
     run.add_argument("--verbose", action="store_true", help="print dbt's own log as it runs (always in logs/build.log)")
 
 
@@ -95,19 +107,22 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         transactions=tuple(args.transactions or ()), warehouse_dir=Path(args.warehouse_dir).resolve(),
         as_of_date=args.as_of_date, churn_horizon_days=args.churn_horizon_days,
         snapshot_cadence_days=args.snapshot_cadence_days, snapshot_count=args.snapshot_count,
-        column_map=tuple(args.column_map), encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,
+        column_map=tuple(args.column_map), preset=args.preset, date_format=args.date_format,
+        decimal_separator=args.decimal_separator, encoding=args.encoding, delimiter=args.delimiter, vars_text=args.vars,
         demo_rows=args.demo_rows, docs=not args.no_docs, report=not args.no_report, skip_ml=args.skip_ml,
         threads=args.threads, memory_limit=args.memory_limit, storage_version=args.storage_version,
-        verbose=args.verbose)
+        temp_dir=Path(args.temp_dir).resolve() if args.temp_dir else None, strict=args.strict, verbose=args.verbose)
 
 
 def run_build(args: argparse.Namespace, console: Console) -> Path:
-    from retention.publish import build_lock
+    from retention.publish import build_lock, check_folder
     from retention.targets import prepare
 
     options = _options(args)
-    options.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(options.warehouse_dir):
+    check_folder(options.warehouse_dir)
+    with build_lock(options.warehouse_dir) as stale:
+        if stale:
+            console.step(f"note: {stale}")
         prepared = prepare(options, console)
         if args.target == "spark":
             from retention.targets.spark import build_spark
@@ -116,8 +131,10 @@ def run_build(args: argparse.Namespace, console: Console) -> Path:
         from retention.targets.duckdb import build_duckdb
 
         result = build_duckdb(prepared, console)
-    console.step(f"query it: .venv/bin/python -c \"import duckdb; print(duckdb.connect('{result.warehouse}', "
-                 "read_only=True).sql('select * from marts.retention_plan where is_targeted limit 5'))\"")
+    example = ("select * from features.customer_rfm limit 5" if options.skip_ml
+               else "select * from marts.retention_plan where is_targeted limit 5")
+    console.step(f"query it: {sys.executable} -c \"import duckdb; print(duckdb.connect('{result.warehouse}', "
+                 f"read_only=True).sql('{example}'))\"")
     return result.warehouse
 
 
@@ -174,5 +191,16 @@ def main(argv: list[str] | None = None) -> int:
         console.clear_progress()
         print("error: interrupted; the previous warehouse is untouched.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a full disk outside a build (demo-data, report, export): no traceback
+        from retention.disk import is_no_space, path_in
+
+        if not is_no_space(exc):
+            raise
+        console.clear_progress()
+        path = getattr(exc, "filename", None) or path_in(str(exc)) or getattr(args, "output", None)
+        print(f"error: no space left on device{f' writing {path!r}' if path else ''} ({str(exc).splitlines()[0]}). "
+              "Fix: free space there, or write to another filesystem (--warehouse-dir DIR, --output PATH).",
+              file=sys.stderr)
+        return 2
     console.repeat_warnings()
     return 0

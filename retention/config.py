@@ -54,6 +54,9 @@ class BuildOptions:
     snapshot_cadence_days: int | None = None
     snapshot_count: int | None = None
     column_map: tuple[str, ...] = ()
+    preset: str | None = None
+    date_format: str | None = None
+    decimal_separator: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
     vars_text: str | None = None
@@ -64,4 +67,6 @@ class BuildOptions:
     threads: int = field(default_factory=lambda: int(os.environ.get("RETENTION_THREADS", os.cpu_count() or 2)))
     memory_limit: str = field(default_factory=lambda: os.environ.get("RETENTION_MEMORY_LIMIT", "8GB"))
     storage_version: str = "v1.4.0"
+    temp_dir: Path | None = None
+    strict: bool = False
     verbose: bool = False

@@ -30,9 +30,11 @@ class Console:
     def detail(self, text: str) -> None:
         self._print(f"    {text}")
 
-    def warn(self, text: str) -> None:
+    def warn(self, text: str, now: bool = True) -> None:
+        """A warning, printed now (unless it comes at the very end anyway) and again at the end."""
         self.warnings.append(text)
-        self._print(f"WARNING: {text}")
+        if now:
+            self._print(f"WARNING: {text}")
 
     def raw(self, text: str) -> None:
         """A line of dbt's own output (shown with --verbose only)."""

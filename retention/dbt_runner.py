@@ -16,11 +16,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from retention.config import REPO, UsageError
 from retention.console import Console
+from retention.disk import DiskFull, is_no_space, path_in
 
 SLOW_STEP_SECONDS = 10.0
 LAYERS = ("staging", "intermediate", "features", "ml", "marts")
@@ -90,32 +92,65 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
 
 
+def _end(proc: subprocess.Popen) -> None:
+    """Stop the dbt child (SIGTERM, then SIGKILL if it has not gone within 30 s) and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _node_result(event: dict | None) -> tuple[str, str] | None:
+    """(unique_id, status) when the event is a node's result."""
+    if not event or event.get("info", {}).get("name") not in _RESULT_EVENTS:
+        return None
+    node = event.get("data", {}).get("node_info") or {}
+    return (node["unique_id"], str(node.get("node_status") or "")) if node.get("unique_id") else None
+
+
 def run_dbt(args: list[str], env: dict[str, str], log_file: Path, console: Console, label: str = "dbt",
-            command: list[str] | None = None) -> float:
-    """Run one dbt command; returns seconds taken. A failure raises UsageError (the log has it all).
-    ``command``: a process that runs dbt itself and prints its JSON log (default: the dbt CLI)."""
+            on_result: Callable[[str, str], None] | None = None, command: list[str] | None = None) -> float:
+    """Run one dbt command; returns seconds taken. A failure raises UsageError (the log has it all);
+    a full disk (dbt's or DuckDB's "No space left on device", or writing the log) raises DiskFull at
+    once and ends dbt. `on_result(unique_id, status)` is called as each node finishes; what it raises
+    ends dbt too. ``command``: a process that runs dbt itself and prints its JSON log (default: the
+    dbt CLI; the Spark target's job)."""
     command = command or [dbt_executable(), "--log-format", "json", *args]
     started = time.monotonic()
     progress = _Progress()
-    with open(log_file, "a", encoding="utf-8") as sink:
-        sink.write(f"\n$ {' '.join(command)}\n")
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
-        assert proc.stdout is not None
-        try:
+    proc = None
+    try:
+        with open(log_file, "a", encoding="utf-8") as sink:
+            sink.write(f"\n$ {' '.join(command)}\n")
+            proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True,
+                                    preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+            assert proc.stdout is not None
             for line in proc.stdout:
                 try:
-                    message = _handle_event(json.loads(line), progress, console, label)
+                    event = json.loads(line)
+                    message = _handle_event(event, progress, console, label)
                 except (ValueError, AttributeError):
-                    message = line.rstrip("\n")  # not an event (a library printing directly)
+                    event, message = None, line.rstrip("\n")  # not an event (a library printing directly)
+                if is_no_space(message):
+                    raise DiskFull(_plain(message).splitlines()[-1], path_in(message))
                 sink.write(_plain(message) + "\n")
                 console.raw(message)
+                result = _node_result(event)
+                if on_result is not None and result is not None:
+                    on_result(*result)
             code = proc.wait()
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
-            console.clear_progress()
+    except OSError as exc:  # writing the log (or starting dbt)
+        if is_no_space(exc):
+            raise DiskFull(f"{exc.strerror or exc}", log_file) from exc
+        raise
+    finally:
+        if proc is not None:
+            _end(proc)
+        console.clear_progress()
     if code != 0:
         raise UsageError(f"dbt {args[0]} failed (exit {code}); the previous warehouse is untouched. "
                          f"Full log: {log_file}")

@@ -78,9 +78,9 @@
 
 {% macro spark__parse_iso_timestamp(expression) -%}
     {#- Spark's cast also takes '2011' or '2011-12' as timestamps: accept only what DuckDB
-        accepts. -#}
+        accepts (an offset such as Shopify's '2023-03-09 14:34:28 -0500' is dropped, as there). -#}
     cast(nullif(regexp_extract({{ expression }},
-        '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}([.][0-9]+)?)?)?)([+-][0-9]{2}(:?[0-9]{2})?|Z| ?UTC)?$',
+        '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2}([.][0-9]+)?)?)?)( ?[+-][0-9]{2}(:?[0-9]{2})?|Z| ?UTC)?$',
         1), '') as timestamp)
 {%- endmacro %}
 
@@ -155,6 +155,20 @@
 {% macro spark__arg_max(value, key) -%}
     {#- max_by would return the null value of the latest row; DuckDB's arg_max skips it. -#}
     max_by({{ value }}, case when {{ value }} is not null then {{ key }} end)
+{%- endmacro %}
+
+
+{% macro arg_min(value, key) -%}
+    {#- The value of the row with the smallest key among rows whose value and key are not null. -#}
+    {{- return(adapter.dispatch('arg_min', 'retention')(value, key)) -}}
+{%- endmacro %}
+
+{% macro default__arg_min(value, key) -%}
+    arg_min({{ value }}, {{ key }})
+{%- endmacro %}
+
+{% macro spark__arg_min(value, key) -%}
+    min_by({{ value }}, case when {{ value }} is not null then {{ key }} end)
 {%- endmacro %}
 
 
@@ -263,12 +277,23 @@
 
 {% macro raw_source_file() -%}
     {#- In a query straight over source('raw', 'transactions'): the name of the file a row
-        comes from. -#}
+        comes from, or the name var source_file_names gives its path (the sheet of a
+        workbook the runner read into its cache: 'book.xlsx [Sheet 1]'). -#}
     {{- return(adapter.dispatch('raw_source_file', 'retention')()) -}}
 {%- endmacro %}
 
 {% macro default__raw_source_file() -%}
+    {%- set names = var('source_file_names', {}) or {} -%}
+    {%- if names -%}
+    case filename
+        {%- for path, name in names.items() %}
+        when {{ sql_string_literal(path) }} then {{ sql_string_literal(name) }}
+        {%- endfor %}
+        else parse_filename(filename)
+    end
+    {%- else -%}
     parse_filename(filename)
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro spark__raw_source_file() -%}

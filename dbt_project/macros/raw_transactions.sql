@@ -100,6 +100,7 @@
     {%- set encoding = var('csv_encoding', '') | string | lower -%}
     {%- set delimiter = var('csv_delimiter', '') | string -%}
     {%- set schema = source('raw', 'transactions').schema -%}
+    {%- set names = var('source_file_names', {}) or {} -%}
     {%- do run_query('create schema if not exists ' ~ schema) -%}
     {%- set selects = [] -%}
     {%- set ns = namespace(columns=none) -%}
@@ -124,7 +125,7 @@
         {%- for column in ns.columns -%}{%- do quoted.append(quote_identifier(column)) -%}{%- endfor -%}
         {%- do selects.append('select ' ~ quoted | join(', ')
             ~ ', ' ~ loop.index ~ ' as _file_number'
-            ~ ', ' ~ sql_string_literal(path.replace('\\', '/').split('/')[-1]) ~ ' as _file_name'
+            ~ ', ' ~ sql_string_literal(names.get(path, path.replace('\\', '/').split('/')[-1])) ~ ' as _file_name'
             ~ ', monotonically_increasing_id() as _file_row'
             ~ ' from ' ~ table) -%}
     {%- endfor -%}

@@ -25,7 +25,8 @@ def resolve_columns(found: list[str], column_map: dict[str, str], aliases: dict)
     return resolved
 
 
-def check_columns(path: Path, found: list[str], column_map: dict[str, str], aliases: dict) -> dict[str, str]:
+def check_columns(path: Path, found: list[str], column_map: dict[str, str], aliases: dict,
+                  preset: str | None = None) -> dict[str, str]:
     """The complete mapping, or an error naming every missing column, the closest name in the
     file and the flag that maps it."""
     by_normal = {normalise(name): name for name in found}
@@ -42,8 +43,9 @@ def check_columns(path: Path, found: list[str], column_map: dict[str, str], alia
             f"  - {name}: none of {', '.join(repr(c) for c in candidates)} is a column.{hint}\n"
             f"    Fix: --column-map {name}='{by_normal[close[0]] if close else '<your column>'}'")
     if problems:
+        layout = f" of the {preset} layout (--preset {preset})" if preset else ""
         raise UsageError(
-            f"transactions file '{path}' is missing required column(s):\n" + "\n".join(problems)
+            f"transactions file '{path}' is missing required column(s){layout}:\n" + "\n".join(problems)
             + f"\n  The file has: {', '.join(found)}")
     return {name: column for name, column in resolved.items() if column is not None}
 
@@ -58,3 +60,33 @@ def parse_column_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
                 f"--column-map '{pair}': use NAME=COLUMN with NAME one of {', '.join(canonical_columns())}")
         mapping[key] = value
     return mapping
+
+
+def describe_presets(presets: dict) -> str:
+    return "; ".join(f"{name} ({', '.join(preset['columns'][c] for c in ('invoice_no', 'customer_id'))}, ...)"
+                     for name, preset in presets.items())
+
+
+def choose_preset(name: str | None, found: list[str], presets: dict) -> tuple[str | None, bool]:
+    """(preset, detected): the preset asked for (refused when unknown, with the list), else the
+    first whose every column the header has, spelt exactly; (None, False) when none does."""
+    if name:
+        if name not in presets:
+            raise UsageError(f"--preset '{name}' is not a known layout. Presets (var column_presets of "
+                             f"dbt_project.yml): {describe_presets(presets)}. Fix: --preset "
+                             f"{' or '.join(presets)}, or map the columns with --column-map NAME=COLUMN.")
+        return name, False
+    header = set(found)
+    for candidate, preset in presets.items():
+        if set(preset["columns"].values()) <= header:
+            return candidate, True
+    return None, False
+
+
+def refund_marker(preset: dict | None, found: list[str]) -> dict:
+    """The preset's refund marker with the file's spelling of its column ({} when the preset has
+    none or the file lacks the column)."""
+    marker = (preset or {}).get("refund_marker") or {}
+    by_normal = {normalise(name): name for name in found}
+    column = by_normal.get(normalise(marker.get("column", "")))
+    return {"column": column, "values": list(marker["values"])} if column else {}

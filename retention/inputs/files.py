@@ -12,7 +12,8 @@ import duckdb
 
 from retention.config import DUCKDB_CONFIG, UsageError, project_vars
 
-SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet", ".parq")
+SUPPORTED_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".parquet", ".parq",
+                      ".xlsx", ".xlsm", ".xls")
 PARQUET_SUFFIXES = (".parquet", ".parq")
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -27,7 +28,9 @@ def is_parquet(path: Path) -> bool:
 
 
 def duckdb_connect(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
+    con = duckdb.connect(path, read_only=read_only, config=dict(DUCKDB_CONFIG))
+    con.execute("set enable_progress_bar = false")  # the console has its own lines
+    return con
 
 
 def reader_sql(paths: list[Path], encoding: str | None = None, delimiter: str | None = None) -> str:
@@ -60,7 +63,7 @@ def resolve_inputs(given: list[str]) -> list[Path]:
         path = path.resolve()
         if not path.exists():
             raise UsageError(f"transactions file '{path}' does not exist. "
-                             "Fix: give an existing CSV, CSV.gz or Parquet file (--transactions PATH "
+                             "Fix: give an existing CSV, CSV.gz, Parquet or spreadsheet file (--transactions PATH "
                              "or TRANSACTIONS=PATH make run).")
         files.append(path)
     seen: set[Path] = set()
@@ -74,8 +77,8 @@ def resolve_inputs(given: list[str]) -> list[Path]:
 
 def check_file(path: Path) -> None:
     if not path.is_file():
-        raise UsageError(f"transactions file '{path}' is not a file. Fix: give a CSV, CSV.gz or "
-                         "Parquet file (several with --transactions A --transactions B, or a quoted glob).")
+        raise UsageError(f"transactions file '{path}' is not a file. Fix: give a CSV, CSV.gz, "
+                         "Parquet or spreadsheet (.xlsx, .xls) file (several with --transactions A --transactions B, or a quoted glob).")
     if not path.name.lower().endswith(SUPPORTED_SUFFIXES):
         raise UsageError(f"transactions file '{path}': unsupported file type. "
                          f"Fix: give one of {', '.join(SUPPORTED_SUFFIXES)}.")
@@ -169,24 +172,37 @@ def _single_column_error(path: Path, column: str, encoding: str | None) -> Usage
         f"'{shown}' was not detected. Fix: pass --delimiter '{shown}'.")
 
 
-def inspect_file(path: Path, encoding: str | None, delimiter: str | None) -> tuple[list[str], int]:
-    """Column names and row count of one file, read in full once by DuckDB so that an
-    unreadable line is reported here, with its number, instead of in the middle of dbt."""
+def describe_file(path: Path, encoding: str | None, delimiter: str | None) -> dict[str, str]:
+    """{column name: DuckDB type} of one file (the header only)."""
     reader = reader_sql([path], encoding, delimiter)
     con = duckdb_connect()
     try:
-        columns = [row[0] for row in con.execute(f"describe select * from {reader}").fetchall()]
-        if len(columns) == 1 and not is_parquet(path):
-            raise _single_column_error(path, columns[0], encoding)
-        rows = con.execute(f"select count(*) from {reader}").fetchone()[0]
+        described = con.execute(f"describe select * from {reader}").fetchall()
     except duckdb.Error as exc:
         raise read_error(path, exc, encoding) from exc
     finally:
         con.close()
-    if rows == 0:
+    if len(described) == 1 and not is_parquet(path):
+        raise _single_column_error(path, described[0][0], encoding)
+    return {row[0]: row[1] for row in described}
+
+
+def scan_file(path: Path, sql: str, encoding: str | None) -> dict:
+    """One aggregate query over the whole file (row count and whatever else `sql` selects),
+    so that an unreadable line is reported here, with its number, instead of in the middle of
+    dbt. A file without rows is refused."""
+    con = duckdb_connect()
+    try:
+        cursor = con.execute(sql)
+        row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    except duckdb.Error as exc:
+        raise read_error(path, exc, encoding) from exc
+    finally:
+        con.close()
+    if row["row_count"] == 0:
         raise UsageError(f"transactions file '{path}' has a header but no rows. Fix: export the "
                          "transactions again, with at least one line under the header.")
-    return columns, rows
+    return row
 
 
 def detect_delimiter(path: Path, encoding: str | None) -> str:

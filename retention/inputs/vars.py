@@ -11,15 +11,17 @@ import yaml
 
 from retention.config import SEEDS, BuildOptions, UsageError, canonical_columns, date_text, project_vars
 from retention.inputs.columns import parse_column_map
+from retention.inputs.conventions import parse_date_option
 
 # Encodings the CSV reader of DuckDB has built in (others need a downloaded extension).
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
              "iso-8859-1": "latin-1", "utf-16": "utf-16", "utf16": "utf-16"}
+DECIMAL_NAMES = {"comma": ",", "point": ".", "dot": "."}
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 # Vars renamed since earlier releases: refused with the new name rather than silently ignored.
 RENAMED_VARS = {"clv_margin": "gross_margin", "high_value_clv_percentile": "high_value_percentile"}
 # Vars that say where the input is or how to read it: they do not change results.
-NON_RESULT_VARS = ("transactions_path", "csv_delimiter")
+NON_RESULT_VARS = ("transactions_path", "csv_delimiter", "source_file_names")
 
 
 def _rule_text(rule: dict) -> str:
@@ -83,7 +85,25 @@ def _check_structured(dbt_vars: dict) -> None:
     if formats is not None and (not isinstance(formats, list)
                                 or not all(isinstance(f, str) and "%" in f for f in formats)):
         raise UsageError(f"invoice_date_formats = {formats!r} must be a list of strptime formats, "
-                         "e.g. --vars '{invoice_date_formats: [\"%d/%m/%Y %H:%M\"]}'.")
+                         "e.g. --date-format '%d.%m.%Y %H:%M' or --vars '{invoice_date_formats: [\"%d/%m/%Y %H:%M\"]}'.")
+    convention = dbt_vars.get("invoice_date_convention")
+    known = tuple(project_vars()["invoice_date_conventions"])
+    if convention is not None and convention not in known:
+        raise UsageError(f"invoice_date_convention = {convention!r} must be one of {', '.join(known)}. "
+                         "Fix: --date-format day-first (or month-first).")
+    separator = dbt_vars.get("decimal_separator")
+    if separator is not None and separator not in (".", ","):
+        raise UsageError(f"decimal_separator = {separator!r} must be '.' or ','. Fix: --decimal-separator ','.")
+    marker = dbt_vars.get("refund_marker")
+    if marker and not (isinstance(marker, dict) and isinstance(marker.get("column"), str)
+                       and isinstance(marker.get("values"), list) and marker["values"]
+                       and all(isinstance(v, str) for v in marker["values"])):
+        raise UsageError(f"refund_marker = {marker!r} must be {{column: NAME, values: [TEXT, ...]}}, e.g. "
+                         "--vars '{refund_marker: {column: Status, values: [refunded]}}'.")
+    names = dbt_vars.get("source_file_names")
+    if names is not None and not (isinstance(names, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in names.items())):
+        raise UsageError("source_file_names must map file paths to the names to show.")
     column_map = dbt_vars.get("column_map")
     if column_map is not None and (not isinstance(column_map, dict) or not all(
             k in canonical_columns() and isinstance(v, str) and v.strip() for k, v in column_map.items())):
@@ -163,6 +183,15 @@ def build_vars(options: BuildOptions, files: list) -> dict:
     column_map = {**(dbt_vars.get("column_map") or {}), **parse_column_map(options.column_map)}
     if column_map:
         dbt_vars["column_map"] = column_map
+    if options.preset:
+        dbt_vars["preset"] = options.preset.strip().lower()
+    if options.date_format:
+        for name in ("invoice_date_convention", "invoice_date_formats"):
+            dbt_vars.pop(name, None)
+        dbt_vars.update(parse_date_option(options.date_format))
+    if options.decimal_separator:
+        dbt_vars["decimal_separator"] = DECIMAL_NAMES.get(options.decimal_separator.strip().lower(),
+                                                          options.decimal_separator.strip())
     encoding, delimiter = csv_options(options.encoding or dbt_vars.pop("csv_encoding", None),
                                       options.delimiter or dbt_vars.pop("csv_delimiter", None))
     if encoding:

@@ -85,8 +85,9 @@ def _crm_lists(con, folder: Path) -> dict[str, int]:
     return written
 
 
-def export_outputs(db_path: Path, output_dir: Path, build_info: dict | None = None) -> dict[str, int]:
-    """Write the exports; returns {file name: rows} (ml tables as 'ml/<table>.parquet')."""
+def stage_exports(db_path: Path, output_dir: Path, build_info: dict | None = None) -> tuple[Path, dict[str, int]]:
+    """Write the exports into `<output_dir>.building`; returns that folder and {file name: rows}
+    (ml tables as 'ml/<table>.parquet'). swap_exports puts it in place."""
     output_dir = Path(output_dir)
     staging = output_dir.with_name(output_dir.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
@@ -102,6 +103,16 @@ def export_outputs(db_path: Path, output_dir: Path, build_info: dict | None = No
             written.update(_crm_lists(con, staging))
     finally:
         con.close()
+    return staging, written
+
+
+def swap_exports(staging: Path, output_dir: Path) -> None:
     shutil.rmtree(output_dir, ignore_errors=True)
     staging.rename(output_dir)
+
+
+def export_outputs(db_path: Path, output_dir: Path, build_info: dict | None = None) -> dict[str, int]:
+    """Write the exports; returns {file name: rows} (ml tables as 'ml/<table>.parquet')."""
+    staging, written = stage_exports(db_path, output_dir, build_info)
+    swap_exports(staging, Path(output_dir))
     return written

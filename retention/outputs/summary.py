@@ -21,6 +21,7 @@ class InputReport:
     reasons: list[tuple[str, int, str]] = field(default_factory=list)
     overlaps: list[tuple[str, str, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _reasons(con) -> list[tuple[str, int, str]]:
@@ -68,15 +69,20 @@ def input_report(db: Path, several_files: bool, as_of_date: str | None) -> Input
                 where copy.source_file <> first.source_file
                 group by 1, 2 order by 1, 2""").fetchall()
         last_clean = con.execute("select max(invoice_date) from staging.stg_transactions").fetchone()[0]
+        report.warnings = [row[0] for row in con.execute(
+            "select message from staging.input_warnings where warning_kind = 'rejected_rows' "
+            "order by warning_id").fetchall()]
     finally:
         con.close()
     names = {reason for reason, _, _ in report.reasons}
     if "invalid_unit_price" in names:
-        report.notes.append("prices with currency symbols, thousands separators or decimal commas are not "
-                            "parsed; export plain numbers such as 1234.50")
+        report.notes.append("prices with currency symbols or thousands separators are not parsed (nor, unless "
+                            "the data settle it or --decimal-separator ',' is given, decimal commas); export plain "
+                            "numbers such as 1234.50")
     if "invalid_invoice_date" in names:
-        report.notes.append("InvoiceDate is read as ISO or the formats of var invoice_date_formats; a day-first "
-                            "file needs --vars '{invoice_date_formats: [\"%d/%m/%Y %H:%M\"]}'")
+        report.notes.append("InvoiceDate is read as ISO, or day/month/year in the convention the data settle "
+                            "(--date-format day-first or month-first; other layouts: --date-format "
+                            "'%d.%m.%y %H:%M', var invoice_date_formats)")
     report.notes += _date_notes(last_clean, as_of_date)
     return report
 

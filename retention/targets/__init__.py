@@ -10,7 +10,7 @@ from pathlib import Path
 from retention.config import BuildOptions, date_text
 from retention.console import Console
 from retention.inputs.files import resolve_inputs
-from retention.inputs.preflight import Preflight, preflight
+from retention.inputs.preflight import Preflight, expand_workbooks, preflight
 from retention.inputs.vars import build_vars
 
 
@@ -24,6 +24,10 @@ class PreparedBuild:
     checked: Preflight
     started: float = field(default_factory=time.monotonic)
     timings: dict[str, float] = field(default_factory=dict)
+    # the docs site's fingerprint when this build regenerated it (retention.outputs.docs)
+    docs_fingerprint: str | None = None
+    # what dbt reads: the files, with a workbook's sheets replaced by their cached Parquet files
+    read_files: list[Path] = field(default_factory=list)
 
     @property
     def warehouse_dir(self) -> Path:
@@ -52,7 +56,9 @@ def ensure_demo_data(path: Path, rows: int, console: Console) -> None:
 
 
 def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
-    """Input files (given, or the demo data, generated when missing), vars and the preflight."""
+    """Input files (given, or the demo data, generated when missing), vars and the preflight:
+    workbooks read into the cache, columns resolved, the date and number conventions read from
+    the data; what it decided goes to dbt as vars, what it noticed to the console."""
     started = time.monotonic()
     given = list(options.transactions) or ([os.environ["TRANSACTIONS"]] if os.environ.get("TRANSACTIONS") else [])
     if given:
@@ -61,11 +67,24 @@ def prepare(options: BuildOptions, console: Console) -> PreparedBuild:
         files = [demo_path(Path(options.warehouse_dir))]
         ensure_demo_data(files[0], options.demo_rows, console)
     dbt_vars = build_vars(options, files)
-    checked = preflight(files, dbt_vars)
+    inputs = expand_workbooks(files, Path(options.warehouse_dir) / "cache", dbt_vars)
+    for note in inputs.notes:
+        console.step(note)
+    checked = preflight(inputs.files, dbt_vars, inputs.names)
     # dbt maps the columns exactly as the preflight resolved them (one resolution, not two)
+    dbt_vars.update(checked.dbt_vars)
     dbt_vars["column_map"] = dict(checked.columns)
-    prepared = PreparedBuild(options, files, dbt_vars, checked, started)
+    if inputs.names:
+        dbt_vars["transactions_path"] = [str(p) for p in inputs.files]
+        dbt_vars["source_file_names"] = dict(inputs.names)
+    if checked.warnings:
+        dbt_vars["preflight_warnings"] = list(checked.warnings)
+    prepared = PreparedBuild(options, files, dbt_vars, checked, started, read_files=list(inputs.files))
     prepared.timings["preflight"] = time.monotonic() - started
     shown = ", ".join(str(p) for p in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     console.step(f"input: {shown} ({checked.total_rows:,} rows; checked in {prepared.timings['preflight']:.1f}s)")
+    for note in checked.notes:
+        console.step(note)
+    for warning in checked.warnings:
+        console.warn(warning)
     return prepared

@@ -2,25 +2,34 @@
 
 The build writes `<warehouse-dir>/retention.duckdb.building` and replaces
 `<warehouse-dir>/retention.duckdb` only when every model and test passed, so a failed or killed
-build leaves the previous warehouse as it was. The replacement is one atomic rename: a reader
+build leaves the previous warehouse as it was. The exports, the docs site and the report are
+written beside their places (`*.building`) before anything is published, so a failure there
+(a full disk) leaves the previous build whole too. The replacement is one atomic rename: a reader
 that holds the old file open (a BI tool) keeps reading the old build, and the next connection
 opens the new one. Only one build at a time may write to a folder.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from retention.config import DB_NAME, DBT_PROJECT, REPO, UsageError
 from retention.console import Console
 from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
-from retention.outputs.exports import build_info, export_outputs
+from retention.disk import (DiskFull, existing, free_bytes, human, is_no_space, path_in, size_of, space_needed,
+                            space_warning)
+from retention.outputs.docs import FINGERPRINT_NAME, docs_are_current, docs_fingerprint, write_fingerprint
+from retention.outputs.exports import build_info, stage_exports, swap_exports
 from retention.outputs.summary import built_relations, headline, input_report
 from retention.publish import publish_atomically
 from retention.targets import PreparedBuild
+from retention.targets.input_watch import InputChanged, InputWatch
 
 
 @dataclass
@@ -43,11 +52,17 @@ def dbt_env(prepared: PreparedBuild, building_db: Path, target_dir: Path) -> dic
         "RETENTION_DBT_THREADS": str(options.threads),
         "RETENTION_MEMORY_LIMIT": options.memory_limit.strip(),
         "RETENTION_STORAGE_VERSION": options.storage_version,
+        "RETENTION_TEMP_DIR": str(temp_dir(prepared, building_db)),
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(target_dir),
         "DBT_LOG_PATH": str(prepared.warehouse_dir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+
+
+def temp_dir(prepared: PreparedBuild, building_db: Path) -> Path:
+    """Where DuckDB spills past the memory limit: --temp-dir, else DuckDB's own `<file>.tmp`."""
+    return Path(prepared.options.temp_dir) if prepared.options.temp_dir else Path(f"{building_db}.tmp")
 
 
 def _explain_failure(exc: UsageError, target_dir: Path, building_db: Path) -> UsageError:
@@ -65,14 +80,23 @@ def _explain_failure(exc: UsageError, target_dir: Path, building_db: Path) -> Us
 
 
 def _run_dbt_build(prepared: PreparedBuild, env: dict, target_dir: Path, building_db: Path,
-                   log_file: Path, console: Console) -> None:
+                   log_file: Path, console: Console, watch: InputWatch) -> None:
     common = ["--project-dir", str(DBT_PROJECT), "--vars", prepared.vars_json()]
     layers = "staging -> marts" if not prepared.options.skip_ml else "staging -> features, without the models"
     console.step(f"dbt build ({layers}, every data and unit test; --verbose for dbt's own log) ...")
     build_args = ["build", *common] + (["--exclude", "tag:ml"] if prepared.options.skip_ml else [])
     try:
-        prepared.timings["dbt build"] = run_dbt(build_args, env, log_file, console, "dbt build")
+        with _writing("dbt build"):
+            prepared.timings["dbt build"] = run_dbt(build_args, env, log_file, console, "dbt build",
+                                                    on_result=watch.node_done)
+        watch.check()
+    except (DiskFull, InputChanged):
+        raise
     except UsageError as exc:
+        watch.check()  # a torn read is the cause, when there was one
+        messages = failure_messages(target_dir / "run_results.json")
+        if is_no_space(messages):  # said only in a node's result
+            raise DiskFull(messages.splitlines()[0][:300], path_in(messages), "dbt build") from exc
         raise _explain_failure(exc, target_dir, building_db) from exc
     console.step(f"dbt build done in {prepared.timings['dbt build']:.1f}s:")
     for layer in layer_summaries(target_dir):
@@ -80,33 +104,149 @@ def _run_dbt_build(prepared: PreparedBuild, env: dict, target_dir: Path, buildin
                  if layer.models else " " * 20)
         console.detail(f"{layer.layer:<13} {built}   {layer.tests:>4} tests passed")
     if prepared.options.docs:
-        prepared.timings["dbt docs generate"] = run_dbt(["docs", "generate", "--static", *common], env, log_file,
-                                                        console, "dbt docs")
+        with _writing("dbt docs generate"):
+            _generate_docs(prepared, common, env, target_dir, building_db, log_file, console)
 
 
-def _publish_outputs(prepared: PreparedBuild, final_db: Path, console: Console) -> dict[str, Path]:
-    """Exports (Parquet marts, CRM CSV lists) and the HTML report, from the published build."""
-    warehouse_dir = prepared.warehouse_dir
-    outputs: dict[str, Path] = {}
+def _generate_docs(prepared: PreparedBuild, common: list[str], env: dict, target_dir: Path, building_db: Path,
+                   log_file: Path, console: Console) -> None:
+    """The docs site from the build's own manifest (--no-compile), unless the previous build's site
+    shows exactly the same project and columns (retention.outputs.docs)."""
     started = time.monotonic()
-    written = export_outputs(final_db, warehouse_dir / "exports", build_info=build_info(prepared.files,
-                                                                                       prepared.dbt_vars))
+    fingerprint = docs_fingerprint(target_dir / "manifest.json", building_db)
+    docs_dir = prepared.warehouse_dir / "docs"
+    if docs_are_current(docs_dir, fingerprint):
+        prepared.docs_fingerprint = None
+        prepared.timings["docs (unchanged, kept)"] = time.monotonic() - started
+        console.step("dbt docs: the project and the warehouse's columns are those of the previous build's site; kept")
+        return
+    (target_dir / "static_index.html").unlink(missing_ok=True)
+    run_dbt(["docs", "generate", "--static", "--no-compile", *common], env, log_file, console, "dbt docs")
+    prepared.docs_fingerprint = fingerprint
+    prepared.timings["dbt docs generate"] = time.monotonic() - started
+
+
+@contextlib.contextmanager
+def _writing(what: str):
+    """A full disk met while doing `what` becomes DiskFull, wherever the error comes from (Python,
+    DuckDB, dbt)."""
+    try:
+        yield
+    except DiskFull as exc:
+        exc.stage = exc.stage or what
+        raise
+    except (OSError, duckdb.Error) as exc:
+        if not is_no_space(exc):
+            raise
+        raise DiskFull(str(exc).splitlines()[0], getattr(exc, "filename", None) or path_in(str(exc)), what) from exc
+
+
+def _staged(warehouse_dir: Path) -> dict[str, Path]:
+    """Where the outputs are written before they are published: {final path name: staged path}."""
+    return {"exports": warehouse_dir / "exports.building",
+            "docs/index.html": warehouse_dir / "docs" / "index.html.building",
+            "report.html": warehouse_dir / "report.html.building"}
+
+
+def _stage_outputs(prepared: PreparedBuild, building_db: Path, target_dir: Path) -> dict[str, int]:
+    """The docs site, exports (Parquet marts, CRM CSV lists) and the HTML report of the finished
+    build, written beside their places; returns the rows of each export."""
+    warehouse_dir, staged = prepared.warehouse_dir, _staged(prepared.warehouse_dir)
+    if prepared.options.docs and prepared.docs_fingerprint:  # regenerated (None: the previous site is exact)
+        with _writing("the docs site"):
+            staged["docs/index.html"].parent.mkdir(exist_ok=True)
+            shutil.copyfile(target_dir / "static_index.html", staged["docs/index.html"])
+    started = time.monotonic()
+    with _writing("the exports"):
+        _, written = stage_exports(building_db, warehouse_dir / "exports",
+                                   build_info=build_info(prepared.files, prepared.dbt_vars))
     prepared.timings["exports"] = time.monotonic() - started
+    if prepared.options.report:
+        from retention.outputs.report import render_report
+
+        started = time.monotonic()
+        with _writing("the report"):
+            render_report(building_db, staged["report.html"])
+        prepared.timings["report"] = time.monotonic() - started
+    return written
+
+
+def _publish_outputs(prepared: PreparedBuild, written: dict[str, int]) -> dict[str, Path]:
+    """Put the staged outputs in place (after the warehouse itself); returns them by label."""
+    warehouse_dir, staged = prepared.warehouse_dir, _staged(prepared.warehouse_dir)
+    outputs: dict[str, Path] = {}
+    if prepared.options.docs:
+        docs_dir = warehouse_dir / "docs"
+        if prepared.docs_fingerprint:
+            (docs_dir / FINGERPRINT_NAME).unlink(missing_ok=True)
+            os.replace(staged["docs/index.html"], docs_dir / "index.html")
+            write_fingerprint(docs_dir, prepared.docs_fingerprint)
+        outputs["docs site"] = docs_dir / "index.html"
+    swap_exports(staged["exports"], warehouse_dir / "exports")
     outputs["exports"] = warehouse_dir / "exports"
     for name in ("retention_plan.csv", "retention_targets.csv", "brand_ambassadors.csv", "sunk_costs.csv"):
         if name in written:
             outputs[f"CRM list ({written[name]:,} customers)"] = warehouse_dir / "exports" / name
     if prepared.options.report:
-        from retention.outputs.report import render_report
-
-        started = time.monotonic()
-        outputs["report"] = render_report(final_db, warehouse_dir / "report.html")
-        prepared.timings["report"] = time.monotonic() - started
+        os.replace(staged["report.html"], warehouse_dir / "report.html")
+        outputs["report"] = warehouse_dir / "report.html"
     return outputs
 
 
+def _partial(prepared: PreparedBuild, building_db: Path) -> list[Path]:
+    """What an unfinished build leaves: the new file, its log and temporary files, staged outputs."""
+    spill = temp_dir(prepared, building_db)
+    return [building_db, Path(f"{building_db}.wal"), *([spill] if spill == Path(f"{building_db}.tmp") else []),
+            *_staged(prepared.warehouse_dir).values()]
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _no_space(exc: DiskFull, prepared: PreparedBuild, building_db: Path, log_file: Path) -> UsageError:
+    """The one message of a full disk: where, how much was free, what the build had written (now
+    removed), that the previous warehouse is untouched, and the fix."""
+    warehouse_dir, spill = prepared.warehouse_dir, temp_dir(prepared, building_db)
+    if exc.path is not None:
+        path = exc.path
+    elif "max_temp_directory_size" in exc.detail:
+        path = spill
+    else:  # dbt's own files or its log: the fullest of the places a build writes to (the folder on a tie)
+        path = min((warehouse_dir, spill, log_file.parent, warehouse_dir / "dbt_target"), key=free_bytes)
+    usage = shutil.disk_usage(existing(path))
+    partial = _partial(prepared, building_db)
+    written = sum(size_of(p) for p in partial) + size_of(log_file)
+    _remove(partial)
+    final_db = warehouse_dir / DB_NAME
+    previous = (f"The previous warehouse '{final_db}' is untouched" if final_db.exists()
+                else "No warehouse was published")
+    fix = ("free space there, or give DuckDB's temporary files another place with --temp-dir DIR"
+           if path == spill else
+           f"free space there (a build of {prepared.checked.total_rows:,} rows needs about "
+           f"{human(space_needed(prepared.checked.total_rows, warehouse_dir))}), or build into a folder on "
+           "another filesystem with --warehouse-dir DIR (DuckDB's temporary files: --temp-dir DIR)")
+    return UsageError(
+        f"no space left on the filesystem of '{path}' during {exc.stage or 'the build'} "
+        f"({human(usage.free)} free of {human(usage.total)}; {exc.detail.strip()[:200]}). The build had written "
+        f"{human(written)}; that partial build is removed. {previous}. Fix: {fix}.")
+
+
+def _check_space(prepared: PreparedBuild, console: Console) -> None:
+    """The space rule of retention.disk: a warning, or with --strict a stop, before any SQL runs."""
+    warning = space_warning(prepared.checked.total_rows, prepared.warehouse_dir)
+    if warning and prepared.options.strict:
+        raise UsageError(f"{warning} (--strict: stopped before the build; the previous warehouse is untouched)")
+    if warning:
+        console.warn(f"{warning} The build goes on (--strict stops here).")
+
+
 def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> None:
-    report = input_report(final_db, len(prepared.files) > 1, prepared.dbt_vars.get("as_of_date") or None)
+    report = input_report(final_db, len(prepared.checked.rows) > 1, prepared.dbt_vars.get("as_of_date") or None)
     console.step("input rows (file: raw -> clean):")
     for name, raw, clean in report.files:
         console.detail(f"{name:<48} {raw:>12,} -> {clean:,}")
@@ -118,6 +258,8 @@ def _print_inputs(prepared: PreparedBuild, final_db: Path, console: Console) -> 
         console.step(f"overlap: {count:,} rows of {later} repeat rows of {earlier}; kept once (rejected as duplicate)")
     for note in report.notes:
         console.step(f"note: {note}")
+    for warning in report.warnings:  # staging.input_warnings: shown with the closing warnings
+        console.warn(warning, now=False)
 
 
 def _print_built(prepared: PreparedBuild, result: BuildResult, console: Console) -> None:
@@ -138,30 +280,44 @@ def _print_built(prepared: PreparedBuild, result: BuildResult, console: Console)
 
 
 def build_duckdb(prepared: PreparedBuild, console: Console) -> BuildResult:
-    """dbt build into a new file, docs, atomic publish, exports and report; returns what was made."""
+    """dbt build into a new file, docs, exports and report beside their places, atomic publish;
+    returns what was made."""
     warehouse_dir = prepared.warehouse_dir
     final_db = warehouse_dir / DB_NAME
     building_db = warehouse_dir / f"{DB_NAME}.building"
     # left by a build that failed or was killed (the lock says no build is running now)
-    for leftover in (building_db, Path(f"{building_db}.wal")):
-        leftover.unlink(missing_ok=True)
+    _remove(_partial(prepared, building_db))
+    _check_space(prepared, console)
     target_dir = warehouse_dir / "dbt_target"
     (target_dir / "run_results.json").unlink(missing_ok=True)
     log_file = warehouse_dir / "logs" / "build.log"
-    log_file.parent.mkdir(exist_ok=True)
-    log_file.write_text("")
     env = dbt_env(prepared, building_db, target_dir)
-    _run_dbt_build(prepared, env, target_dir, building_db, log_file, console)
-
-    publish_atomically(building_db, final_db)
+    if prepared.options.temp_dir:
+        Path(prepared.options.temp_dir).mkdir(parents=True, exist_ok=True)
+    watch = InputWatch(prepared.files)
+    try:
+        with _writing("the build log"):
+            log_file.parent.mkdir(exist_ok=True)
+            log_file.write_text("")
+        _run_dbt_build(prepared, env, target_dir, building_db, log_file, console, watch)
+        written = _stage_outputs(prepared, building_db, target_dir)
+        with _writing(f"the publishing of '{final_db}'"):
+            writer = publish_atomically(building_db, final_db)
+    except DiskFull as exc:
+        raise _no_space(exc, prepared, building_db, log_file) from exc
+    except InputChanged as exc:
+        kept = (f" The partial build is kept for inspection in '{building_db}' (the next build removes it)."
+                if building_db.exists() else "")
+        raise InputChanged(f"{exc}{kept}") from exc
     result = BuildResult(final_db, timings=prepared.timings)
-    if prepared.options.docs:
-        docs_dir = warehouse_dir / "docs"
-        docs_dir.mkdir(exist_ok=True)
-        shutil.copyfile(target_dir / "static_index.html", docs_dir / "index.html")
-        result.outputs["docs site"] = docs_dir / "index.html"
-    result.outputs.update(_publish_outputs(prepared, final_db, console))
+    result.outputs.update(_publish_outputs(prepared, written))
     result.outputs["build log"] = log_file
+    if writer:
+        console.warn(f"pid {writer} had the previous warehouse '{final_db}' open read-write (a DuckDB write "
+                     "connection); the new build is published all the same. That process keeps seeing the previous "
+                     "build, and what it writes from now on is lost when it disconnects; until then, a write of its "
+                     f"leaves '{final_db.name}.wal' beside the new file, which stops other connections from opening "
+                     "it. Fix: disconnect it (and reconnect to see the new build).")
     _print_inputs(prepared, final_db, console)
     _print_built(prepared, result, console)
     return result

@@ -145,8 +145,9 @@ def build_spark(prepared: PreparedBuild, console: Console) -> Path:
     """Build everything on Spark (SQL layers, Python steps, marts); returns the folder Spark wrote to."""
     check_prerequisites()
     options, warehouse_dir, dbt_vars, files = prepared.options, prepared.warehouse_dir, prepared.dbt_vars, prepared.files
-    if not is_parquet(files[0]) and not dbt_vars.get("csv_delimiter"):
-        dbt_vars["csv_delimiter"] = detect_delimiter(files[0], dbt_vars.get("csv_encoding"))
+    read = prepared.read_files or files
+    if not is_parquet(read[0]) and not dbt_vars.get("csv_delimiter"):
+        dbt_vars["csv_delimiter"] = detect_delimiter(read[0], dbt_vars.get("csv_encoding"))
     spark_dir = warehouse_dir / "spark"
     spark_dir.mkdir(parents=True, exist_ok=True)
     log_file = warehouse_dir / "logs" / "build-spark.log"

@@ -32,7 +32,8 @@ MESSY_ROWS = [
     ("UCI spreadsheet date mixed with ISO", ["2002", "A1", "MUG", "1", "1/6/2024 11:00", "3.50", "100", "France"], None),
     ("ISO with T and Z (offset ignored)", ["2003", "A1", "MUG", "1", "2024-01-07T09:30:00Z", "3.50", "100", "France"], None),
     ("date without time", ["2004", "B2", "PLATE", "1", "2024-01-08", "10.00", "200", "Spain"], None),
-    ("day-first date (unparseable as month-first)", ["2005", "A1", "MUG", "1", "31/01/2024 10:00", "3.50", "200", "Spain"], "invalid_invoice_date"),
+    # (a day-first date such as 31/01/2024 would settle the file's convention: see test_dates_and_numbers.py)
+    ("date valid in neither convention", ["2005", "A1", "MUG", "1", "31/02/2024 10:00", "3.50", "200", "Spain"], "invalid_invoice_date"),
     ("free text date", ["2006", "A1", "MUG", "1", "last Tuesday", "3.50", "200", "Spain"], "invalid_invoice_date"),
     ("spreadsheet zero date 1899-12-30", ["2007", "A1", "MUG", "1", "1899-12-30 00:00:00", "3.50", "200", "Spain"], "implausible_date"),
     ("pre-1990 date 1/1/1900", ["2008", "A1", "MUG", "1", "1/1/1900 0:00", "3.50", "200", "Spain"], "implausible_date"),
@@ -213,8 +214,13 @@ def test_header_only(tmp_path):
 
 
 def test_unsupported_file_type(tmp_path):
-    (tmp_path / "shop.xlsx").write_bytes(b"PK\x03\x04")
-    refused(attempt(tmp_path / "shop.xlsx", tmp_path / "wh"), "shop.xlsx", "unsupported file type", ".csv")
+    (tmp_path / "shop.numbers").write_bytes(b"PK\x03\x04")
+    refused(attempt(tmp_path / "shop.numbers", tmp_path / "wh"), "shop.numbers", "unsupported file type", ".csv", ".xlsx")
+
+
+def test_a_broken_workbook_is_refused_with_the_fix(tmp_path):
+    (tmp_path / "shop.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    refused(attempt(tmp_path / "shop.xlsx", tmp_path / "wh"), "shop.xlsx", "cannot read workbook", "Fix:")
 
 
 def test_truncated_gzip(tmp_path):

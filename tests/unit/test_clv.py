@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import integrate
+from scipy.special import betaln
 
 from models_py.clv import (
     MIN_CUSTOMERS,
@@ -172,16 +173,22 @@ def _expected_by_quadrature(f: BGNBDFit, t, x, tx, T):
     """
     r, alpha, a, b = f.r, f.alpha, f.a, f.b
     s = alpha + T
-    log_beta = math.lgamma(a) + math.lgamma(b + x) - math.lgamma(a + b + x)
+    log_beta = float(betaln(a, b + x))
+
+    def density(p):
+        return math.exp((a - 1) * math.log(p) + (b + x - 1) * math.log1p(-p) - log_beta)
 
     def integrand(p):
-        return (
-            -math.expm1(-(r + x) * math.log1p(p * t / s)) / p
-            * math.exp((a - 1) * math.log(p) + (b + x - 1) * math.log1p(-p) - log_beta)
-        )
+        return -math.expm1(-(r + x) * math.log1p(p * t / s)) / p * density(p)
 
-    pieces = [(0.0, 1e-4), (1e-4, 1e-2), (1e-2, 0.1), (0.1, 1.0)]
+    # breakpoints where the Beta density lives, so a narrow peak (a and b large) is not missed
+    mean, sd = a / (a + b + x), math.sqrt(a * (b + x) / ((a + b + x) ** 2 * (a + b + x + 1)))
+    edges = sorted({0.0, 1e-4, 1e-2, 0.1, 1.0} | {min(max(mean + k * sd, 0.0), 1.0) for k in (-12, -3, 0, 3, 12)})
+    pieces = list(zip(edges[:-1], edges[1:]))
     value = sum(integrate.quad(integrand, lo, hi, limit=500, epsabs=0.0, epsrel=1e-12)[0] for lo, hi in pieces)
+    # divided by the density's own integral: log_beta of large a, b is only good to ~1e-9
+    mass = sum(integrate.quad(density, lo, hi, limit=500, epsabs=0.0, epsrel=1e-12)[0] for lo, hi in pieces)
+    value /= mass
     alive = 1.0 if x == 0 else 1.0 / (1.0 + a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x))
     return alive * value
 
@@ -198,6 +205,13 @@ def _expected_by_quadrature(f: BGNBDFit, t, x, tx, T):
         ((2.0, 10.0, 3.0, 40.0), (1e5, 100, 900.0, 1000.0)),
         # a + b < 1
         ((0.5, 5.0, 0.3, 0.4), (365.0, 3, 50.0, 100.0)),
+        # rare, certain dropout (a, b large; fitted on a real stacked file): 2F1 overflows, quadrature
+        ((0.789, 72.55, 2601.3, 1.454e6), (365.0, 0, 0.0, 53.0)),
+        ((0.789, 72.55, 2601.3, 1.454e6), (30.0, 1, 95.0, 186.0)),
+        ((0.789, 72.55, 2601.3, 1.454e6), (365.0, 40, 300.0, 360.0)),
+        # either side of the switch to quadrature (a = 100)
+        ((0.8, 60.0, 99.0, 3000.0), (365.0, 12, 200.0, 300.0)),
+        ((0.8, 60.0, 100.0, 3000.0), (365.0, 12, 200.0, 300.0)),
     ],
 )
 def test_conditional_expectation_matches_numerical_integration(params, case):
@@ -205,6 +219,20 @@ def test_conditional_expectation_matches_numerical_integration(params, case):
     got = bgnbd_expected_purchases(f, *case)
     assert np.isfinite(got)
     assert got == pytest.approx(_expected_by_quadrature(f, *case), rel=1e-9)
+
+
+def test_rare_dropout_gives_finite_increasing_expectations_below_the_alive_bound():
+    """The fit of a real stacked file (a = 2601, b = 1.45M) once gave -inf and NULL CLV for everyone."""
+    f = _fit(r=0.789, alpha=72.55, a=2601.3, b=1.454e6)
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 80, 500).astype(float)
+    T = rng.uniform(1, 700, 500)
+    tx = T * rng.uniform(0, 1, 500) * (x > 0)
+    windows = [bgnbd_expected_purchases(f, t, x, tx, T) for t in (30.0, 90.0, 365.0)]
+    assert all(np.isfinite(w).all() and (w > 0).all() for w in windows)
+    assert (windows[0] < windows[1]).all() and (windows[1] < windows[2]).all()
+    # never more than a customer who surely stays alive would buy
+    assert (windows[2] <= 365.0 * (f.r + x) / (f.alpha + T) * (1 + 1e-12)).all()
 
 
 def test_new_customer_expectation():

@@ -127,3 +127,20 @@ def test_invalid_inputs_raise():
         segment_customers(data.drop(columns="monetary"))
     with pytest.raises(ValueError, match="one row per customer_id"):
         segment_customers(pd.concat([data, data.head(1)]))
+
+
+def test_one_pass_silhouette_equals_sklearn_for_every_labeling():
+    from sklearn.metrics import silhouette_score
+
+    from models_py.segmentation import silhouette_scores
+
+    rng = np.random.default_rng(3)
+    Z = np.vstack([rng.normal(loc, 1.0, size=(700, 4)) for loc in (0.0, 3.0, 6.0)])
+    labelings = [rng.integers(0, k, size=len(Z)) for k in (2, 3, 5, 8)]
+    labelings.append(np.repeat([0, 1, 2], 700))                        # the true groups
+    labelings.append(np.r_[np.zeros(len(Z) - 1, dtype=int), 1])        # a singleton cluster
+    ours = silhouette_scores(Z, labelings, chunk_rows=333)              # chunks that do not divide n
+    expected = [silhouette_score(Z, labels) for labels in labelings]
+    np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
+    assert ours[4] > 0.5 > abs(ours[0])
+    assert np.isnan(silhouette_scores(Z, [np.zeros(len(Z), dtype=int)])[0])

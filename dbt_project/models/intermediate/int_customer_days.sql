@@ -1,5 +1,6 @@
 {#- One row per customer and day with any clean activity before as_of_date: the daily
-    totals every per-cutoff feature is summed from. -#}
+    totals every per-cutoff feature is summed from, with the products the customer ordered
+    that day for the first time (distinct products at a cutoff = their sum before it). -#}
 with
 
 transactions as (
@@ -18,8 +19,13 @@ line_days as (
     select
         transactions.customer_id,
         transactions.invoice_date as activity_date,
-        sum(transactions.line_amount) as net_amount,
+        -- a line of an order the export marks refunded is sold and returned (net 0), as a
+        -- cancelled Online Retail order is its invoice plus a C invoice reversing it
+        sum(transactions.line_amount)
+            - sum(case when transactions.is_refunded then transactions.line_amount else 0 end)
+            as net_amount,
         -sum(case when transactions.quantity < 0 then transactions.line_amount else 0 end)
+            + sum(case when transactions.is_refunded then transactions.line_amount else 0 end)
             as returned_amount
     from transactions
     cross join parameters
@@ -48,6 +54,32 @@ order_days as (
     group by 1, 2
 ),
 
+{#- When each customer first ordered each product (product lines of orders), counted per
+    customer and day: the customer-product pairs are never written (5M at 10M rows). -#}
+product_first_days as (
+    select
+        transactions.customer_id,
+        transactions.stock_code,
+        min(orders.order_date) as first_ordered_date
+    from transactions
+    inner join orders
+        on transactions.invoice_no = orders.invoice_no
+        and transactions.customer_id = orders.customer_id
+    where transactions.is_product
+        and transactions.quantity > 0
+        and transactions.unit_price > 0
+    group by 1, 2
+),
+
+new_product_days as (
+    select
+        customer_id,
+        first_ordered_date as activity_date,
+        count(*) as new_products
+    from product_first_days
+    group by 1, 2
+),
+
 final as (
     select
         coalesce(line_days.customer_id, order_days.customer_id) as customer_id,
@@ -58,11 +90,16 @@ final as (
         coalesce(line_days.returned_amount, 0) as returned_amount,
         order_days.last_order_key,
         order_days.last_order_country,
+        {#- a first order of a product is an order: its day is an order day -#}
+        coalesce(new_product_days.new_products, 0) as new_products,
         coalesce(line_days.activity_date, order_days.activity_date) as activity_date
     from line_days
     full outer join order_days
         on line_days.customer_id = order_days.customer_id
         and line_days.activity_date = order_days.activity_date
+    left join new_product_days
+        on order_days.customer_id = new_product_days.customer_id
+        and order_days.activity_date = new_product_days.activity_date
 )
 
 select * from final

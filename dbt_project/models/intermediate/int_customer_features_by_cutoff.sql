@@ -9,10 +9,6 @@ customer_days as (
     select * from {{ ref('int_customer_days') }}
 ),
 
-customer_products as (
-    select * from {{ ref('int_customer_products') }}
-),
-
 cutoffs as (
     select * from {{ ref('int_cutoffs') }}
 ),
@@ -34,6 +30,11 @@ activity as (
         sum(customer_days.order_value) as total_order_value,
         sum(customer_days.returned_amount) as returned_amount,
         cast(sum(customer_days.q4_orders) as bigint) as q4_orders,
+        cast(sum(customer_days.new_products) as bigint) as distinct_products,
+        {#- the first order day is before every cutoff the customer is seen at -#}
+        {{ retention.arg_min('customer_days.order_value',
+                             'case when customer_days.orders > 0 then customer_days.activity_date end') }}
+            as first_order_day_value,
         cast(sum(case when customer_days.activity_date >= cutoffs.cutoff_date - 365
             and customer_days.activity_date < cutoffs.cutoff_date - {{ last_year_window_end }}
             then customer_days.orders else 0 end) as bigint) as orders_last_year_window,
@@ -68,51 +69,6 @@ last_year_rates as (
     group by 1
 ),
 
-{#- The value of each customer's first order day (the same at every later cutoff): the
-    mean value of the repeat order days is the rest of the order value over the rest of
-    the days. -#}
-first_order_days as (
-    select
-        customer_id,
-        min(activity_date) as first_order_date
-    from customer_days
-    where orders > 0
-    group by 1
-),
-
-first_order_day_values as (
-    select
-        customer_days.customer_id,
-        customer_days.order_value as first_order_day_value
-    from customer_days
-    inner join first_order_days
-        on customer_days.customer_id = first_order_days.customer_id
-        and customer_days.activity_date = first_order_days.first_order_date
-),
-
-{#- Products are counted per customer and first-order day before they meet the cutoffs:
-    the range join then multiplies customer-days, not customer-product pairs (ten times
-    fewer rows at 10M transactions). -#}
-new_products_by_day as (
-    select
-        customer_id,
-        first_ordered_date,
-        count(*) as new_products
-    from customer_products
-    group by 1, 2
-),
-
-products as (
-    select
-        new_products_by_day.customer_id,
-        cutoffs.cutoff_date,
-        cast(sum(new_products_by_day.new_products) as bigint) as distinct_products
-    from new_products_by_day
-    inner join cutoffs
-        on new_products_by_day.first_ordered_date < cutoffs.cutoff_date
-    group by 1, 2
-),
-
 features as (
     select
         activity.customer_id,
@@ -139,10 +95,10 @@ features as (
             as revenue_trend_90d,
         {{ retention.as_double('activity.returned_amount') }}
             / {{ retention.as_double('activity.total_order_value') }} as return_rate,
-        coalesce(products.distinct_products, 0) as distinct_products,
+        activity.distinct_products,
         activity.q4_orders / activity.frequency as q4_order_share,
         case when activity.distinct_order_days >= 2
-            then {{ retention.as_double('activity.total_order_value - first_order_day_values.first_order_day_value') }}
+            then {{ retention.as_double('activity.total_order_value - activity.first_order_day_value') }}
                 / (activity.distinct_order_days - 1)
         end as mean_repeat_order_value,
         {#- NULL, not 0, for a customer whose history is shorter than a year -#}
@@ -155,11 +111,6 @@ features as (
         activity.last_order_date,
         activity.cutoff_date
     from activity
-    left join products
-        on activity.customer_id = products.customer_id
-        and activity.cutoff_date = products.cutoff_date
-    inner join first_order_day_values
-        on activity.customer_id = first_order_day_values.customer_id
     inner join last_year_rates
         on activity.cutoff_date = last_year_rates.cutoff_date
 ),

@@ -22,6 +22,7 @@ final as (
         base.unit_price,
         base.quantity * base.unit_price as line_amount,
         upper(base.invoice_no) like 'C%' as is_cancellation,
+        base.is_order_refunded as is_refunded,
         non_product_codes.stock_code is null as is_product,
         base.invoice_at,
         cast(base.invoice_at as date) as invoice_date,

@@ -24,6 +24,7 @@ TABLES = {
     "value_metrics": "ml.value_model_metrics",
     "clv_parameters": "ml.clv_parameters",
     "parameters": "intermediate.int_analysis_parameters",
+    "input_warnings": "staging.input_warnings",
 }
 
 
@@ -83,6 +84,8 @@ def _plan(wh: Warehouse) -> dict[str, Any]:
 def load_data(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     wh = Warehouse(con)
     data: dict[str, Any] = {key: wh.records(table) for key, table in TABLES.items()}
+    if data["input_warnings"] is not None:
+        data["input_warnings"].sort(key=lambda w: w["warning_id"])
     # the long cohort table only stands in for the wide one when that is missing
     data["cohort_long"] = None if data["cohort_matrix"] else wh.records("features.cohort_retention")
     decisions = "marts.customer_decisions"

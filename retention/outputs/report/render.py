@@ -124,6 +124,7 @@ def build_context(data: dict) -> dict:
         "importance": importance_chart(data.get("importance")), "clv": clv_card(data.get("clv_parameters")),
         "clv_params": {k: params.get(k) for k in ("clv_horizon_days", "gross_margin", "clv_annual_discount_rate")},
         "alerts": data.get("alerts"), "alert_count": data.get("alert_count"),
+        "input_warnings": data.get("input_warnings") or [],
     }
 
 

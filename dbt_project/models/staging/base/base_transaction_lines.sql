@@ -6,11 +6,23 @@
     Several input files are read as one table, in the order given: raw_row_id numbers the
     rows of the first file, then those of the second, and so on. -#}
 {%- set col = transaction_columns() -%}
-{%- set date_formats = var('invoice_date_formats', []) or [] -%}
-{#- A number as exports write it: optional sign, digits with at most one decimal point,
-    optional exponent. Anything else (currency symbols, thousands separators, decimal
-    commas, NaN, inf) is not parsed, so the row is rejected with its raw text. -#}
-{%- set number_pattern = '^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$' -%}
+{#- Dates: ISO first, then var invoice_date_formats, or (when that is empty) the formats of
+    var invoice_date_convention, which the runner reads from the data before any SQL runs. -#}
+{%- set date_formats = var('invoice_date_formats', []) or var('invoice_date_conventions')[var('invoice_date_convention')] -%}
+{#- A number as exports write it: optional sign, digits with at most one decimal separator
+    (var decimal_separator: '.', or ',' for a decimal-comma export), optional exponent.
+    Anything else (currency symbols, thousands separators, the other decimal separator, NaN,
+    inf) is not parsed, so the row is rejected with its raw text. -#}
+{%- set decimal = var('decimal_separator', '.') -%}
+{%- if decimal not in ['.', ','] -%}
+    {{ exceptions.raise_compiler_error("var decimal_separator must be '.' or ',', got '" ~ decimal ~ "'.") }}
+{%- endif -%}
+{%- set number_pattern = '^[+-]?([0-9]+([' ~ decimal ~ '][0-9]*)?|[' ~ decimal ~ '][0-9]+)([eE][+-]?[0-9]+)?$' -%}
+{%- set number_text = "replace(trim({}), ',', '.')" if decimal == ',' else "trim({})" -%}
+{#- Orders an export marks refunded (var refund_marker, set by a preset such as shopify): the
+    marker may be filled on one row of the order only (Shopify fills order-level columns on
+    the first line item), so it holds for every row of an invoice that has it on any row. -#}
+{%- set marker = var('refund_marker', {}) or {} -%}
 
 with
 
@@ -30,6 +42,9 @@ raw_rows as (
         cast({{ quote_identifier(col[name]) }} as {{ dbt.type_string() }}) as {{ name }}_raw,
         {%- endfor %}
         {#- typed values as the file has them (Parquet): read directly, see parsed #}
+        {%- if marker %}
+        cast({{ quote_identifier(marker['column']) }} as {{ dbt.type_string() }}) as refund_marker_raw,
+        {%- endif %}
         {%- for name in ['quantity', 'unit_price', 'invoice_date'] %}
         {{ quote_identifier(col[name]) }} as {{ name }}_value
         {{- ',' if not loop.last }}
@@ -60,7 +75,7 @@ parsed as (
             when {{ retention.is_numeric_type(name ~ '_value') }}
                 then try_cast({{ name }}_value as double)
             when {{ retention.regexp_full_match('trim(' ~ name ~ '_raw)', number_pattern) }}
-                then try_cast(trim({{ name }}_raw) as double)
+                then try_cast({{ number_text | replace('{}', name ~ '_raw') }} as double)
         end as {{ name }}_number,
         {%- endfor %}
         case
@@ -72,7 +87,14 @@ parsed as (
                 {{ retention.parse_timestamp('trim(invoice_date_raw)', fmt) }}
                 {%- endfor %}
             )
-        end as invoice_at
+        end as invoice_at,
+        {%- if marker %}
+        max(case when lower(trim(refund_marker_raw)) in (
+            {%- for value in marker['values'] %}{{ sql_string_literal(value | lower) }}{{ ', ' if not loop.last }}{% endfor -%}
+        ) then 1 else 0 end) over (partition by nullif(trim(invoice_no_raw), '')) = 1 as is_order_refunded
+        {%- else %}
+        false as is_order_refunded
+        {%- endif %}
     from raw_rows
 ),
 
@@ -121,6 +143,7 @@ final as (
         case when invalid_reason is null
             then cast(unit_price_number as decimal(18, 6)) end as unit_price,
         invoice_at,
+        is_order_refunded,
         invalid_reason
     from flagged
 )

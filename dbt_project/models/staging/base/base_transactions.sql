@@ -32,6 +32,7 @@ final as (
         case when copies.raw_row_id is null then lines.quantity end as quantity,
         case when copies.raw_row_id is null then lines.unit_price end as unit_price,
         lines.invoice_at,
+        lines.is_order_refunded,
         coalesce(
             lines.invalid_reason,
             case when copies.raw_row_id is not null then 'duplicate' end
