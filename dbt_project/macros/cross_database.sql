@@ -301,18 +301,42 @@
 {%- endmacro %}
 
 
-{% macro raw_row_number() -%}
-    {#- Numbers the raw rows 1, 2, ... in file order (the files in the order given). DuckDB
-        reads in that order; on Spark the view made by create_raw_transactions carries each
-        row's file number and position in its file. -#}
-    {{- return(adapter.dispatch('raw_row_number', 'retention')()) -}}
+{% macro raw_row_number(files=none) -%}
+    {#- Numbers the raw rows 1, 2, ... in file order (the files in the order given). Used in a
+        query straight over the source. `files`: the paths this query reads, in order (none: a
+        small source, numbered by row_number() over ()). On DuckDB, Parquet files carry each
+        row's position (file_row_number), so the rows are numbered in parallel: position + 1 +
+        the rows of the files before it (from the files' metadata); CSV is numbered in reading
+        order, which a window over the whole read keeps on one thread. On Spark the view made
+        by create_raw_transactions carries each row's file number and position in its file. -#}
+    {{- return(adapter.dispatch('raw_row_number', 'retention')(files)) -}}
 {%- endmacro %}
 
-{% macro default__raw_row_number() -%}
+{% macro default__raw_row_number(files) -%}
+    {#- the source reads every file as its first file's kind (Parquet or CSV) -#}
+    {%- set first = (transaction_files()[0] | lower) if files else '' -%}
+    {%- set parquet = files and execute and (first.endswith('.parquet') or first.endswith('.parq')) -%}
+    {%- if not parquet -%}
     row_number() over ()
+    {%- elif files | length == 1 -%}
+    (file_row_number + 1)
+    {%- else -%}
+    {%- set listed = [] -%}
+    {%- for path in files -%}{%- do listed.append(sql_string_literal(path)) -%}{%- endfor -%}
+    {%- set counts = run_query('select file_name, num_rows from parquet_file_metadata([' ~ listed | join(', ') ~ '])') -%}
+    {%- set rows_of = {} -%}
+    {%- for row in counts.rows -%}{%- do rows_of.update({row[0]: row[1] | int}) -%}{%- endfor -%}
+    {%- set ns = namespace(offset=0) -%}
+    (file_row_number + 1 + case filename
+        {%- for path in files %}
+        when {{ sql_string_literal(path) }} then {{ ns.offset }}
+        {%- set ns.offset = ns.offset + rows_of.get(path, 0) -%}
+        {%- endfor %}
+    end)
+    {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__raw_row_number() -%}
+{% macro spark__raw_row_number(files) -%}
     row_number() over (order by _file_number, _file_row)
 {%- endmacro %}
 

@@ -266,7 +266,8 @@ def test_overlapping_files_give_the_same_facts_as_one_combined_file(demo_transac
     cut = len(frame) // 2
     earlier, later = frame.iloc[: cut + 2_000], frame.iloc[cut:]        # 2,000 rows in both
     earlier.to_parquet(tmp_path / "part_1.parquet", index=False)
-    later.to_parquet(tmp_path / "part_2.parquet", index=False)
+    # many row groups: DuckDB reads them in parallel, and raw_row_id must still follow the file
+    later.to_parquet(tmp_path / "part_2.parquet", index=False, row_group_size=997)
     proc = run_build(str(tmp_path / "part_*.parquet"), tmp_path / "wh", "--skip-ml")   # a glob
     db = tmp_path / "wh" / "retention.duckdb"
     assert "overlap: " in proc.stdout and "rows of part_2.parquet repeat rows of part_1.parquet" in proc.stdout
@@ -275,6 +276,15 @@ def test_overlapping_files_give_the_same_facts_as_one_combined_file(demo_transac
     files = query(db, "select source_file, min(raw_row_id) as first, max(raw_row_id) as last "
                       "from staging.base_transactions group by 1 order by 2")
     assert files.values.tolist() == [["part_1.parquet", 1, cut + 2_000], ["part_2.parquet", cut + 2_001, raw]]
+    # row by row: raw_row_id n is the n-th row of the files read one after the other
+    lines = query(db, "select source_file, invoice_no_raw, stock_code_raw, description_raw "
+                      "from staging.base_transaction_lines order by raw_row_id")
+    expected = pd.concat([earlier.assign(file="part_1.parquet"), later.assign(file="part_2.parquet")])
+    assert lines.source_file.tolist() == expected.file.tolist()
+    for column, raw in (("InvoiceNo", "invoice_no_raw"), ("StockCode", "stock_code_raw"),
+                        ("Description", "description_raw")):
+        assert lines[raw].fillna("<null>").tolist() == expected[column].astype(object).where(
+            expected[column].notna(), "<null>").astype(str).tolist(), raw
     stg = "select * exclude (raw_row_id, source_file) from staging.stg_transactions order by all"
     pd.testing.assert_frame_equal(query(demo_db, stg), query(db, stg))
     for table in ("features.customer_rfm", "features.training_snapshots", "features.cohort_retention",

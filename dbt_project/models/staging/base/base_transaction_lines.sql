@@ -38,10 +38,13 @@
 
 with
 
+{%- set read_files = (refresh.get('new_files') or []) if appending else retention.transaction_files() %}
+
 source as (
     select
         *,
-        {{ retention.raw_source_file() }} as _source_file
+        {{ retention.raw_source_file() }} as _source_file,
+        {{ retention.raw_row_number(read_files) }} as _row_in_read
     from {{ source('raw', 'transactions') }}
     {%- if appending %}
     {%- set new_files = refresh.get('new_files') or [] %}
@@ -54,7 +57,7 @@ source as (
 raw_rows as (
     select
         {% if appending %}{{ retention.staging_reused_rows() }} + {% endif -%}
-        {{ retention.raw_row_number() }} as raw_row_id,
+        _row_in_read as raw_row_id,
         _source_file as source_file,
         {%- for name in ['invoice_no', 'stock_code', 'description', 'quantity',
                          'invoice_date', 'unit_price', 'customer_id', 'country'] %}
