@@ -16,7 +16,7 @@ help:
 	@echo "make serve      serve the dashboard and the REST API (PORT=8000 HOST=127.0.0.1)"
 	@echo "make clean      remove the built warehouse (keeps the virtual environment)"
 	@echo "make spark-setup  install the optional Spark extra (dbt-spark, pyspark; needs Java 17+)"
-	@echo "make spark-run    build on local Spark (after make run on the same input)"
+	@echo "make spark-run    the whole job on local Spark (no DuckDB build needed)"
 
 # pip's own output goes to .venv/install.log (shown only when the install fails)
 $(STAMP): requirements.txt pyproject.toml

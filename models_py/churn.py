@@ -74,14 +74,20 @@ __all__ = [
     "CATEGORICAL_FEATURES",
     "FEATURES",
     "NUMERIC_FEATURES",
+    "ChurnFit",
     "ChurnModel",
     "ChurnResult",
     "ChurnScorer",
     "backtest",
     "choose_calibration",
     "compare_candidates",
+    "contact_cutoffs",
+    "fit",
     "fit_calibrated",
     "risk_band",
+    "score",
+    "score_at_contact",
+    "score_previous",
     "train_and_score",
 ]
 
@@ -200,11 +206,8 @@ class ChurnResult:
 
     def summary(self) -> dict:
         """The headline figures of the chosen, calibrated model on the out-of-time test cutoff."""
-        block = self.metrics[self.metrics["model"] == f"{self.model_name}_calibrated"]
-        values = dict(zip(block["metric"], block["value"]))
-        return {**{k: float(values[k]) for k in ("roc_auc", "pr_auc", "brier", "ece") if k in values},
-                "threshold": self.threshold, "calibration_method": self.calibration_method,
-                "season_offset": self.season_offset, "test_cutoff": self.test_cutoff.date().isoformat()}
+        return _summary(self.metrics, self.model_name, self.threshold, self.calibration_method, self.season_offset,
+                        self.test_cutoff)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The result tables by name (what the dbt models write)."""
@@ -215,6 +218,15 @@ class ChurnResult:
         if self.contact_scores is not None:
             tables["contact_scores"] = self.contact_scores
         return tables
+
+
+def _summary(metrics: pd.DataFrame, model_name: str, threshold: float, calibration_method: str,
+             season_offset: float, test_cutoff: pd.Timestamp) -> dict:
+    block = metrics[metrics["model"] == f"{model_name}_calibrated"]
+    values = dict(zip(block["metric"], block["value"]))
+    return {**{k: float(values[k]) for k in ("roc_auc", "pr_auc", "brier", "ece") if k in values},
+            "threshold": threshold, "calibration_method": calibration_method,
+            "season_offset": season_offset, "test_cutoff": test_cutoff.date().isoformat()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,10 +557,111 @@ def _check_split_sizes(train: pd.DataFrame, test: pd.DataFrame, min_rows_per_cla
 def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, random_state,
                      threshold_rule, target_recall, candidates, max_train_rows, backtest_max_train_rows,
                      batch_size, min_rows_per_class, n_jobs, previous_features, contact_features) -> ChurnResult:
+    as_of = to_day(as_of_date)
+    current = _current_rows(customer_features, as_of)
+    fitted = _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
+                  threshold_rule=threshold_rule, target_recall=target_recall, candidates=candidates,
+                  max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
+                  batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
+                  previous_cutoff=_previous_cutoff(previous_features),
+                  contact_cutoffs=contact_cutoffs(contact_features))
+    scores = fitted.scorer.score(current)
+    previous_scores = None if previous_features is None else score_previous(fitted, previous_features)
+    contact_scores = None if contact_features is None else score_at_contact(fitted, contact_features)
+    return ChurnResult(
+        scores=scores, metrics=fitted.metrics(float(scores["churn_probability"].mean())),
+        feature_importance=fitted.feature_importance, calibration=fitted.calibration, backtest=fitted.backtest,
+        model_name=fitted.model_name, calibration_method=fitted.calibration_method,
+        season_offset=fitted.season_offset, threshold=fitted.threshold, threshold_rule=fitted.threshold_rule,
+        test_cutoff=fitted.test_cutoff, model=fitted.model, scorer=fitted.scorer, train_cutoffs=fitted.train_cutoffs,
+        previous_scores=previous_scores, contact_scores=contact_scores,
+    )
+
+
+@dataclass(frozen=True)
+class ChurnFit:
+    """What :func:`fit` learns from the training snapshots, before any customer is scored: the
+    scorer (final model, threshold, drivers' reference, base rate: everything needed to score and
+    explain a customer on its own, so scoring can run in batches anywhere, e.g. on Spark
+    executors) and the result tables that do not depend on the scored customers. Fields as in
+    :class:`ChurnResult`, plus:
+
+    previous_offset
+        The logit offset for the previous cutoff's scores (``previous_cutoff`` of :func:`fit`;
+        the scored date's offset when none was given).
+    contact_offsets
+        {contact day: logit offset} for the contact days of past campaigns (``contact_cutoffs``
+        of :func:`fit`), each the season offset of its own date (0 without a seasonal offset).
+    """
+
+    scorer: ChurnScorer
+    threshold_rule: str
+    model_name: str
+    calibration_method: str
+    season_offset: float
+    test_cutoff: pd.Timestamp
+    train_cutoffs: tuple[pd.Timestamp, ...]
+    previous_offset: float
+    contact_offsets: dict
+    feature_importance: pd.DataFrame
+    calibration: pd.DataFrame
+    backtest: pd.DataFrame
+    as_of: pd.Timestamp
+    metric_rows: tuple[tuple, ...]
+    scored_rows_at: int
+
+    @property
+    def model(self) -> ChurnModel:
+        return self.scorer.model
+
+    @property
+    def threshold(self) -> float:
+        return self.scorer.threshold
+
+    def metrics(self, expected_churn_rate: float) -> pd.DataFrame:
+        """The metrics table, given the mean churn probability of every scored customer."""
+        scored = [("scored", "expected_churn_rate", float(expected_churn_rate),
+                   f"mean churn probability as of {self.as_of.date()}")]
+        rows = list(self.metric_rows[:self.scored_rows_at]) + scored + list(self.metric_rows[self.scored_rows_at:])
+        metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"])
+        metrics["value"] = metrics["value"].astype("float64")
+        metrics["detail"] = metrics["detail"].astype(object)
+        return metrics
+
+    def summary(self) -> dict:
+        """The headline figures of the chosen, calibrated model (as :meth:`ChurnResult.summary`;
+        they do not depend on the scored customers)."""
+        return _summary(self.metrics(float("nan")), self.model_name, self.threshold, self.calibration_method,
+                        self.season_offset, self.test_cutoff)
+
+
+def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *, random_state: int = 42,
+        threshold_rule: str = "max_f1", target_recall: float = 0.7, candidates: Iterable[str] = CANDIDATE_MODELS,
+        max_train_rows: int = 100_000, backtest_max_train_rows: int = 20_000, batch_size: int = 100_000,
+        min_rows_per_class: int = 20, n_jobs: int | None = 1, previous_cutoff=None,
+        contact_cutoffs: Iterable = ()) -> ChurnFit:
+    """The fitting half of :func:`train_and_score` (same arguments, without the customers to
+    score; ``previous_cutoff``: the cutoff of the previous features, for their season offset;
+    ``contact_cutoffs``: the contact days the contact features will be scored at, see
+    :func:`contact_cutoffs`). Score with ``ChurnFit.scorer`` (or :func:`score`),
+    :func:`score_previous` and :func:`score_at_contact`; the metrics with ``ChurnFit.metrics``."""
+    if n_jobs is not None and (int(n_jobs) != n_jobs or n_jobs < 1):
+        raise ValueError("n_jobs must be a positive integer or None")
+    args = dict(random_state=random_state, threshold_rule=threshold_rule, target_recall=target_recall,
+                candidates=tuple(candidates), max_train_rows=max_train_rows,
+                backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
+                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_cutoff=previous_cutoff,
+                contact_cutoffs=tuple(contact_cutoffs))
+    with contextlib.nullcontext() if n_jobs is None else threadpool_limits(limits=int(n_jobs)):
+        return _fit(training_snapshots, as_of_date, horizon_days, **args)
+
+
+def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshold_rule, target_recall, candidates,
+         max_train_rows, backtest_max_train_rows, batch_size, min_rows_per_class, n_jobs,
+         previous_cutoff, contact_cutoffs) -> ChurnFit:
     as_of, horizon_days = to_day(as_of_date), int(horizon_days)
     _check_arguments(horizon_days, threshold_rule, target_recall, candidates)
     labelled = labelled_rows(training_snapshots, as_of, horizon_days)
-    current = _current_rows(customer_features, as_of)
     _check_labels(labelled, as_of, horizon_days)
     split = out_of_time_split(labelled, as_of, horizon_days)
     _check_split_sizes(split.train, split.test, min_rows_per_class)
@@ -574,9 +687,12 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
     offset = offset if seasonal else 0.0
     final = final.with_offset(offset)
     scorer = ChurnScorer.from_training(final, final_data, threshold)
-    scores = scorer.score(current)
-    previous_scores = _previous_scores(final, previous_features, labelled, seasonal, threshold)
-    contact_scores = _contact_scores(final, contact_features, labelled, seasonal, threshold)
+    unshifted = final.with_offset(0.0)
+    previous_offset = final.offset
+    if seasonal and previous_cutoff is not None:
+        previous_offset = _offset_for(unshifted, labelled, to_day(previous_cutoff))[0]
+    contact_offsets = {pd.Timestamp(c): (_offset_for(unshifted, labelled, pd.Timestamp(c))[0] if seasonal else 0.0)
+                       for c in contact_cutoffs}
     history = backtest(labelled, chosen, method, seasonal, horizon_days, max_train_rows=backtest_max_train_rows,
                        min_rows_per_class=min_rows_per_class, **fit_args)
 
@@ -584,20 +700,18 @@ def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_
     rows += _calibrated_rows(chosen, y_test, p_test, threshold, rule_text, method, folds, test_model.offset,
                              split.test_cutoff)
     rows += _option_rows(options)
-    rows += _scored_rows(scores, final, reference, offset, as_of)
+    scored_rows_at = len(rows)
+    rows += _scored_rows(final, reference, offset)
     rows += _split_rows(as_of, horizon_days, split.test_cutoff, train, final_data, labelled)
     rows += _sample_rows(training_snapshots)
-    metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"])
-    metrics["value"] = metrics["value"].astype("float64")
-    metrics["detail"] = metrics["detail"].astype(object)
-    return ChurnResult(
-        scores=scores, metrics=metrics,
-        feature_importance=importance[["feature", "importance", "importance_std", "method", "rank"]],
-        calibration=_calibration_table(y_test, p_test), backtest=history, model_name=chosen,
-        calibration_method=method, season_offset=offset, threshold=threshold, threshold_rule=threshold_rule,
-        test_cutoff=split.test_cutoff, model=final, scorer=scorer,
+    return ChurnFit(
+        scorer=scorer, threshold_rule=threshold_rule, model_name=chosen,
+        calibration_method=method, season_offset=offset, test_cutoff=split.test_cutoff,
         train_cutoffs=tuple(pd.Timestamp(c) for c in sorted(train["cutoff_date"].unique())),
-        previous_scores=previous_scores, contact_scores=contact_scores,
+        previous_offset=float(previous_offset), contact_offsets=contact_offsets,
+        feature_importance=importance[["feature", "importance", "importance_std", "method", "rank"]],
+        calibration=_calibration_table(y_test, p_test), backtest=history, as_of=as_of,
+        metric_rows=tuple(rows), scored_rows_at=scored_rows_at,
     )
 
 
@@ -640,33 +754,59 @@ class ChurnScorer:
         })
 
 
-def _previous_scores(model: ChurnModel, previous_features, labelled, seasonal: bool, threshold: float):
-    if previous_features is None:
+def _previous_cutoff(previous_features: pd.DataFrame | None):
+    if previous_features is None or "cutoff_date" not in previous_features.columns or not len(previous_features):
         return None
+    return to_days(previous_features["cutoff_date"]).iloc[0]
+
+
+def contact_cutoffs(contact_features: pd.DataFrame | None) -> list[pd.Timestamp]:
+    """The distinct contact days (cutoff_date) of ``contact_features``, ascending."""
+    if contact_features is None or not len(contact_features):
+        return []
+    return sorted(pd.Timestamp(c) for c in to_days(contact_features["cutoff_date"]).unique())
+
+
+def score(fitted: ChurnFit, customer_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``scores`` table (see :class:`ChurnResult`) of the given customers, ordered by
+    customer_id; any subset of the customers gives the same rows for them (one customer's score
+    and drivers depend on the fit and that customer alone)."""
+    if len(customer_features) == 0:
+        return pd.DataFrame({"customer_id": pd.Series(dtype=object), "churn_probability": pd.Series(dtype="float64"),
+                             "risk_band": pd.Series(dtype=object), "is_predicted_churner": pd.Series(dtype=bool),
+                             "top_drivers": pd.Series(dtype=object)})
+    return fitted.scorer.score(_current_rows(customer_features, fitted.as_of))
+
+
+def score_previous(fitted: ChurnFit, previous_features: pd.DataFrame) -> pd.DataFrame:
+    """``customer_id, churn_probability, is_predicted_churner`` of the previous cutoff's rows, from
+    the final model with that cutoff's season offset, ordered by customer_id."""
     extra = ("cutoff_date",) if "cutoff_date" in previous_features.columns else ()
     previous = prepare_features(previous_features, "previous_features", extra=extra)
     previous = previous.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    offset = model.offset
-    if seasonal and extra and len(previous):
-        cutoff = to_days(previous["cutoff_date"]).iloc[0]
-        offset = _offset_for(model.with_offset(0.0), labelled, cutoff)[0]
-    p = model.with_offset(offset).predict(previous[list(FEATURES)]) if len(previous) else np.array([])
+    model = fitted.model.with_offset(fitted.previous_offset)
+    p = model.predict(previous[list(FEATURES)]) if len(previous) else np.array([])
     return pd.DataFrame({"customer_id": previous["customer_id"].to_numpy(),
-                         "churn_probability": p.astype("float64"), "is_predicted_churner": p >= threshold})
+                         "churn_probability": p.astype("float64"), "is_predicted_churner": p >= fitted.threshold})
 
 
-def _contact_scores(model: ChurnModel, contact_features, labelled, seasonal: bool, threshold: float):
-    """Every row of ``contact_features`` scored, each cutoff with its own season offset."""
-    if contact_features is None:
-        return None
+def score_at_contact(fitted: ChurnFit, contact_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``contact_scores`` table (see :class:`ChurnResult`): every row of ``contact_features``
+    scored by the final model and threshold, each contact day with its own season offset
+    (``ChurnFit.contact_offsets``: the day must have been given to :func:`fit`). Ordered by
+    cutoff_date, customer_id; a row depends on the fit and that row alone."""
     rows = prepare_features(contact_features, "contact_features", extra=("cutoff_date",))
     rows["cutoff_date"] = to_days(rows["cutoff_date"])
     rows = rows.sort_values(["cutoff_date", "customer_id"], kind="mergesort").reset_index(drop=True)
     p = np.empty(len(rows))
+    threshold = fitted.threshold
     for cutoff in rows["cutoff_date"].unique():
         at = (rows["cutoff_date"] == cutoff).to_numpy()
-        offset = _offset_for(model.with_offset(0.0), labelled, pd.Timestamp(cutoff))[0] if seasonal else 0.0
-        p[at] = model.with_offset(offset).predict(rows.loc[at, list(FEATURES)])
+        offset = fitted.contact_offsets.get(pd.Timestamp(cutoff))
+        if offset is None:
+            raise ValueError(f"contact day {pd.Timestamp(cutoff).date()} was not given to churn.fit "
+                             "(contact_cutoffs): its season offset is unknown")
+        p[at] = fitted.model.with_offset(offset).predict(rows.loc[at, list(FEATURES)])
     return pd.DataFrame({
         "customer_id": pd.Series(rows["customer_id"].to_numpy(), dtype="str"),
         "cutoff_date": date_values(rows["cutoff_date"]),
@@ -740,10 +880,9 @@ def _option_rows(options: pd.DataFrame) -> list[tuple]:
     return rows
 
 
-def _scored_rows(scores, model: ChurnModel, reference, offset: float, as_of: pd.Timestamp) -> list[tuple]:
-    rows = [("scored", "expected_churn_rate", float(scores["churn_probability"].mean()),
-             f"mean churn probability as of {as_of.date()}"),
-            ("scored", "season_offset", offset, "logit shift applied to every score (0: none)")]
+def _scored_rows(model: ChurnModel, reference, offset: float) -> list[tuple]:
+    """The ``scored`` rows that the fit decides (``expected_churn_rate`` comes with the scores)."""
+    rows = [("scored", "season_offset", offset, "logit shift applied to every score (0: none)")]
     if reference is None:
         rows += [("scored", "last_year_observed_rate", np.nan, "no labelled cutoff a year before as_of_date"),
                  ("scored", "last_year_predicted_rate", np.nan, "no labelled cutoff a year before as_of_date")]

@@ -72,6 +72,10 @@ __all__ = [
     "gamma_gamma_expected_order_value",
     "score_customers",
     "holdout_check",
+    "ClvFit",
+    "fit",
+    "fit_models",
+    "score",
     "fit_and_score",
 ]
 
@@ -784,32 +788,23 @@ def score_customers(
     not converge raises ValueError -- there is no fallback.
     """
     s = _validate_summary(summary)
-    windows = _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expected_purchase_windows)
+    _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expected_purchase_windows)
+    fitted = fit_models(s, bgnbd_fit=bgnbd_fit, gamma_gamma_fit=gamma_gamma_fit)
+    return _score(fitted, s, horizon_days, margin, annual_discount_rate, expected_purchase_windows), fitted.parameters
 
-    bg = bgnbd_fit if bgnbd_fit is not None else fit_bgnbd(s)
-    gg = gamma_gamma_fit if gamma_gamma_fit is not None else fit_gamma_gamma(s)
-    _require_converged(bg, "BG/NBD")
-    _require_converged(gg, "Gamma-Gamma")
 
-    x = s["frequency"].to_numpy()
-    tx = s["recency"].to_numpy()
-    T = s["T"].to_numpy()
-    m = s["monetary_value"].to_numpy()
+@dataclass(frozen=True)
+class ClvFit:
+    """The fitted models of the CLV step: BG/NBD and Gamma-Gamma, the dropout test, the
+    ``parameters`` table of :func:`score_customers` and (from :func:`fit`) the holdout check.
+    :func:`score` applies it to any batch of customers."""
 
-    identified, statistic, _ = dropout_test(bg, s)
-    scores = pd.DataFrame({"customer_id": s["customer_id"].to_numpy()})
-    # without measurable dropout P(alive) is ~1 for everyone and means nothing: NULL, not 0.99
-    p_alive = np.asarray(bgnbd_p_alive(bg, x, tx, T), dtype="float64").reshape(-1)
-    scores["p_alive"] = p_alive if identified else np.full(len(s), np.nan)
-    for w in windows:
-        scores[f"expected_purchases_{int(w)}d"] = _cond_expected(bg, float(w), x, tx, T)
-    eov = np.asarray(gamma_gamma_expected_order_value(gg, x, m), dtype="float64").reshape(-1)
-    scores["expected_order_value"] = eov
-
-    scores["clv"], scores["clv_baseline"] = _discounted_clv(bg, x, tx, T, m, eov, float(horizon_days), margin,
-                                                            annual_discount_rate)
-
-    return scores, _parameter_rows(bg, gg, identified, statistic)
+    bgnbd: BGNBDFit
+    gamma_gamma: GammaGammaFit
+    dropout_identified: bool
+    dropout_lr_statistic: float
+    parameters: pd.DataFrame
+    holdout_check: pd.DataFrame | None = None
 
 
 def _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expected_purchase_windows) -> list:
@@ -823,6 +818,19 @@ def _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expec
     if any((not float(w).is_integer()) or w <= 0 for w in windows) or len(set(windows)) != len(windows):
         raise ValueError("expected_purchase_windows must be distinct positive integers (days)")
     return windows
+
+
+def fit_models(summary: pd.DataFrame, *, bgnbd_fit: BGNBDFit | None = None,
+               gamma_gamma_fit: GammaGammaFit | None = None) -> ClvFit:
+    """BG/NBD and Gamma-Gamma fitted on every customer of ``summary`` (unless fits are given),
+    both converged, the dropout test and the parameters table (see :func:`score_customers`)."""
+    s = _validate_summary(summary)
+    bg = bgnbd_fit if bgnbd_fit is not None else fit_bgnbd(s)
+    gg = gamma_gamma_fit if gamma_gamma_fit is not None else fit_gamma_gamma(s)
+    _require_converged(bg, "BG/NBD")
+    _require_converged(gg, "Gamma-Gamma")
+    identified, statistic, _ = dropout_test(bg, s)
+    return ClvFit(bg, gg, bool(identified), float(statistic), _parameter_rows(bg, gg, identified, statistic))
 
 
 def _discounted_clv(bg, x, tx, T, m, eov, horizon_days: float, margin: float, annual_discount_rate: float):
@@ -866,6 +874,35 @@ def _parameter_rows(bg, gg, identified: bool, statistic: float) -> pd.DataFrame:
     params = pd.DataFrame(rows, columns=["model", "name", "value"])
     params["value"] = params["value"].astype("float64")
     return params
+
+
+def score(fitted: ClvFit, summary: pd.DataFrame, *, horizon_days: float = 365, margin: float = 1.0,
+          annual_discount_rate: float = 0.0, expected_purchase_windows: Sequence[int] = (30, 90, 365)) -> pd.DataFrame:
+    """The scores table of :func:`score_customers` for the customers of ``summary`` (in its
+    order), from fitted models: a customer's row depends on the fits and that customer alone."""
+    windows = _checked_scoring_arguments(horizon_days, margin, annual_discount_rate, expected_purchase_windows)
+    return _score(fitted, _validate_summary(summary), horizon_days, margin, annual_discount_rate, windows)
+
+
+def _score(fitted: ClvFit, s: pd.DataFrame, horizon_days, margin, annual_discount_rate,
+           expected_purchase_windows) -> pd.DataFrame:
+    bg, gg = fitted.bgnbd, fitted.gamma_gamma
+    x = s["frequency"].to_numpy()
+    tx = s["recency"].to_numpy()
+    T = s["T"].to_numpy()
+    m = s["monetary_value"].to_numpy()
+
+    scores = pd.DataFrame({"customer_id": s["customer_id"].to_numpy()})
+    # without measurable dropout P(alive) is ~1 for everyone and means nothing: NULL, not 0.99
+    p_alive = np.asarray(bgnbd_p_alive(bg, x, tx, T), dtype="float64").reshape(-1)
+    scores["p_alive"] = p_alive if fitted.dropout_identified else np.full(len(s), np.nan)
+    for w in expected_purchase_windows:
+        scores[f"expected_purchases_{int(w)}d"] = _cond_expected(bg, float(w), x, tx, T)
+    eov = np.asarray(gamma_gamma_expected_order_value(gg, x, m), dtype="float64").reshape(-1)
+    scores["expected_order_value"] = eov
+    scores["clv"], scores["clv_baseline"] = _discounted_clv(bg, x, tx, T, m, eov, float(horizon_days), margin,
+                                                            annual_discount_rate)
+    return scores
 
 
 # --------------------------------------------------------------------------
@@ -941,6 +978,22 @@ def holdout_check(
     return pd.DataFrame(rows)
 
 
+def fit(summary: pd.DataFrame, holdout_summary: pd.DataFrame, *, holdout_days: float = 90,
+        n_jobs: int = 1) -> ClvFit:
+    """The fitting half of :func:`fit_and_score` (same arguments): the models fitted on every
+    customer of ``summary`` and the holdout check of ``holdout_summary``. Rows are put in a fixed
+    order first, so the fits are identical whatever order the rows arrive in."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(n_jobs)):
+        fitted = fit_models(_in_fixed_order(summary))
+        holdout = _in_fixed_order(holdout_summary)
+        check = holdout_check(holdout, holdout[["customer_id"]].assign(actual_purchases=holdout["holdout_purchases"]),
+                              holdout_days=holdout_days, fit=fit_bgnbd(holdout))
+    return ClvFit(fitted.bgnbd, fitted.gamma_gamma, fitted.dropout_identified, fitted.dropout_lr_statistic,
+                  fitted.parameters, check)
+
+
 def fit_and_score(summary: pd.DataFrame, holdout_summary: pd.DataFrame, *, horizon_days: float = 365,
                   margin: float = 1.0, annual_discount_rate: float = 0.0, holdout_days: float = 90,
                   n_jobs: int = 1) -> dict[str, pd.DataFrame]:
@@ -948,17 +1001,14 @@ def fit_and_score(summary: pd.DataFrame, holdout_summary: pd.DataFrame, *, horiz
     summary of the calibration period (with ``holdout_purchases``):
 
     ``scores`` and ``parameters`` (:func:`score_customers`), and ``holdout_check`` (a BG/NBD fit
-    of the calibration period against the purchases really seen in the holdout). Rows are put in
-    a fixed order first, so the tables are identical build after build; ``n_jobs`` limits the
-    native thread pools for the call.
+    of the calibration period against the purchases really seen in the holdout): :func:`fit`,
+    then :func:`score` of every customer. Rows are put in a fixed order first, so the tables are
+    identical build after build; ``n_jobs`` limits the native thread pools for the call.
     """
     from threadpoolctl import threadpool_limits
 
+    fitted = fit(summary, holdout_summary, holdout_days=holdout_days, n_jobs=n_jobs)
     with threadpool_limits(limits=int(n_jobs)):
-        summary = _in_fixed_order(summary)
-        holdout = _in_fixed_order(holdout_summary)
-        scores, parameters = score_customers(summary, horizon_days=horizon_days, margin=margin,
-                                             annual_discount_rate=annual_discount_rate)
-        check = holdout_check(holdout, holdout[["customer_id"]].assign(actual_purchases=holdout["holdout_purchases"]),
-                              holdout_days=holdout_days, fit=fit_bgnbd(holdout))
-    return {"scores": scores, "parameters": parameters, "holdout_check": check}
+        scores = score(fitted, _in_fixed_order(summary), horizon_days=horizon_days, margin=margin,
+                       annual_discount_rate=annual_discount_rate)
+    return {"scores": scores, "parameters": fitted.parameters, "holdout_check": fitted.holdout_check}

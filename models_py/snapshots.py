@@ -27,6 +27,7 @@ __all__ = [
     "out_of_time_split",
     "prepare_features",
     "sample",
+    "sample_positions",
     "to_day",
     "to_days",
 ]
@@ -159,6 +160,16 @@ def sample(frame: pd.DataFrame, max_rows: int, random_state: int) -> pd.DataFram
     if len(frame) <= max_rows:
         return frame
     return frame.sample(n=max_rows, random_state=random_state).sort_index()
+
+
+def sample_positions(n_rows: int, max_rows: int, random_state: int) -> np.ndarray | None:
+    """The positions (ascending) of the rows :func:`sample` keeps of a frame of ``n_rows`` rows
+    in ascending index order, or None when it keeps them all: pandas draws them from the row
+    count alone (``RandomState(random_state).choice(n_rows, max_rows, replace=False)``), so a
+    caller that cannot hold the frame (the Spark target) can take the same rows by position."""
+    if n_rows <= max_rows:
+        return None
+    return np.sort(np.random.RandomState(random_state).choice(n_rows, size=max_rows, replace=False))
 
 
 def sampled_note(sample_rows: pd.DataFrame, full: pd.DataFrame) -> str:

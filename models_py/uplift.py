@@ -1,6 +1,6 @@
 """Uplift: whom a campaign moves, learnt from past campaigns with a random holdout.
 
-Entry point: :func:`fit_and_score`.
+Entry point: :func:`fit_and_score` (or :func:`fit`, then :func:`score` of any batch of customers).
 
 Input: one row per customer of a past campaign whose outcome window is complete
 (``features.campaign_snapshots``): the point-in-time features as of ``contacted_at`` (the churn
@@ -46,7 +46,8 @@ from models_py.artifacts import date_values
 from models_py.estimators import outcome_classifier
 from models_py.snapshots import FEATURES, prepare_features, to_days
 
-__all__ = ["LEARNER", "UpliftResult", "fit_and_score", "hash_bucket", "qini_coefficient", "qini_curve"]
+__all__ = ["LEARNER", "UpliftFit", "UpliftResult", "fit", "fit_and_score", "hash_bucket", "qini_coefficient",
+           "qini_curve", "score"]
 
 LEARNER = "two_model"
 BASELINE = "churn_probability"
@@ -210,10 +211,9 @@ def _qini_table(test: pd.DataFrame, rankings: dict[str, np.ndarray]) -> tuple[pd
                                   "treated_retained": "float64", "control_retained": "float64"}), coefficients
 
 
-def _empty_result(rows: list[tuple]) -> UpliftResult:
-    return UpliftResult(metrics=_metrics(rows), qini=_qini_frame(), holdout=_holdout_frame(pd.DataFrame()),
-                        scores=_scores_frame(pd.Series([], dtype="str"), np.empty(0), np.empty(0)),
-                        is_fitted=False, use_uplift=False)
+def _empty_result(rows: list[tuple]) -> UpliftFit:
+    return UpliftFit(metrics=_metrics(rows), qini=_qini_frame(), holdout=_holdout_frame(pd.DataFrame()),
+                     is_fitted=False, use_uplift=False)
 
 
 def _metrics(rows: list[tuple]) -> pd.DataFrame:
@@ -251,10 +251,25 @@ def _scores_frame(customer_id, treated: np.ndarray, control: np.ndarray) -> pd.D
                          "retention_if_control": control.astype("float64")})
 
 
+@dataclass(frozen=True)
+class UpliftFit:
+    """What :func:`fit` learns from the past campaigns, before any current customer is scored:
+    the tables of :class:`UpliftResult` but ``scores``, and ``model`` (the learner refitted on
+    every row; None when nothing was fitted). :func:`score` applies it to any batch of customers."""
+
+    metrics: pd.DataFrame
+    qini: pd.DataFrame
+    holdout: pd.DataFrame
+    is_fitted: bool
+    use_uplift: bool
+    model: _TwoModel | None = None
+
+
 def fit_and_score(campaign_snapshots: pd.DataFrame, contact_scores: pd.DataFrame, customer_features: pd.DataFrame,
                   *, min_customers: int = 500, min_part_customers: int = 100, random_state: int = 42,
                   n_jobs: int = 1) -> UpliftResult:
-    """Fit, evaluate and apply the uplift model (see the module docstring).
+    """Fit, evaluate and apply the uplift model (see the module docstring): :func:`fit`, then
+    :func:`score` of every customer.
 
     ``campaign_snapshots``: the rows described above; ``contact_scores``: ``customer_id``,
     ``cutoff_date`` (= contacted_at), ``churn_probability`` (ml.churn_scores_at_contact);
@@ -263,13 +278,33 @@ def fit_and_score(campaign_snapshots: pd.DataFrame, contact_scores: pd.DataFrame
     several Python models at once). Never raises on too little data: the result then says why
     nothing was fitted.
     """
+    fitted = fit(campaign_snapshots, contact_scores, min_customers=min_customers,
+                 min_part_customers=min_part_customers, random_state=random_state, n_jobs=n_jobs)
     with threadpool_limits(limits=int(n_jobs)):
-        return _fit_and_score(campaign_snapshots, contact_scores, customer_features, min_customers,
-                              min_part_customers, random_state)
+        scores = score(fitted, customer_features)
+    return UpliftResult(metrics=fitted.metrics, qini=fitted.qini, holdout=fitted.holdout, scores=scores,
+                        is_fitted=fitted.is_fitted, use_uplift=fitted.use_uplift)
 
 
-def _fit_and_score(campaign_snapshots, contact_scores, customer_features, min_customers, min_part_customers,
-                   random_state) -> UpliftResult:
+def fit(campaign_snapshots: pd.DataFrame, contact_scores: pd.DataFrame, *, min_customers: int = 500,
+        min_part_customers: int = 100, random_state: int = 42, n_jobs: int = 1) -> UpliftFit:
+    """The fitting half of :func:`fit_and_score` (same arguments, without the customers to score)."""
+    with threadpool_limits(limits=int(n_jobs)):
+        return _fit(campaign_snapshots, contact_scores, min_customers, min_part_customers, random_state)
+
+
+def score(fitted: UpliftFit, customer_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``scores`` table (see :class:`UpliftResult`) of the given customers, by customer_id;
+    empty when nothing was fitted. A customer's row depends on the fit and that customer alone."""
+    if fitted.model is None:
+        return _scores_frame(pd.Series([], dtype="str"), np.empty(0), np.empty(0))
+    current = prepare_features(customer_features, "customer_features")
+    current = current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    now_t, now_c = fitted.model.predict(current)
+    return _scores_frame(current["customer_id"], now_t, now_c)
+
+
+def _fit(campaign_snapshots, contact_scores, min_customers, min_part_customers, random_state) -> UpliftFit:
     rows = _prepare(campaign_snapshots, contact_scores)
     treated, control = _counts(rows)
     base = [("choice", "min_customers", float(min_customers),
@@ -298,9 +333,6 @@ def _fit_and_score(campaign_snapshots, contact_scores, customer_features, min_cu
     qini, coefficients = _qini_table(test, {LEARNER: uplift, BASELINE: risk})
     wins = bool(coefficients[LEARNER] > 0 and coefficients[LEARNER] > coefficients[BASELINE])
     final = _TwoModel(rows, random_state)
-    current = prepare_features(customer_features, "customer_features")
-    current = current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    now_t, now_c = final.predict(current)
     detail = f"held-out part: {how}"
     rows_out = base + [
         ("choice", "is_fitted", 1.0, f"{LEARNER}: gradient boosting of is_retained per arm; {how}"),
@@ -321,5 +353,5 @@ def _fit_and_score(campaign_snapshots, contact_scores, customer_features, min_cu
             (name, "uplift_top_30pct", _top_uplift(test, score),
              "observed treated - control retention rate among the top 30% by this ranking; held-out part"),
         ]
-    return UpliftResult(metrics=_metrics(rows_out), qini=_qini_frame(qini), holdout=_holdout_frame(test, uplift),
-                        scores=_scores_frame(current["customer_id"], now_t, now_c), is_fitted=True, use_uplift=wins)
+    return UpliftFit(metrics=_metrics(rows_out), qini=_qini_frame(qini), holdout=_holdout_frame(test, uplift),
+                     is_fitted=True, use_uplift=wins, model=final)

@@ -36,11 +36,11 @@ from threadpoolctl import threadpool_limits
 from models_py.artifacts import date_values
 from models_py.clv import bgnbd_expected_purchases_if_alive, fit_bgnbd, fit_gamma_gamma, gamma_gamma_expected_order_value
 from models_py.estimators import regressor
-from models_py.snapshots import (
-    FEATURES, labelled_rows, out_of_time_split, prepare_features, sample, sampled_note, to_day, to_days,
-)
+from models_py.snapshots import (FEATURES, labelled_rows, out_of_time_split, prepare_features, sample,
+                                 sample_positions, sampled_note, to_day, to_days)
 
-__all__ = ["BASELINES", "METHODS", "ValueModel", "ValueResult", "fit_and_score", "normalised_gini"]
+__all__ = ["BASELINES", "METHODS", "ValueFit", "ValueModel", "ValueResult", "btyd_sample_positions",
+           "contact_values", "fit", "fit_and_score", "normalised_gini", "score"]
 
 METHODS: tuple[str, ...] = ("gradient_boosting", "bgnbd_gamma_gamma", "historical_rate", "past_monetary")
 BASELINES: tuple[str, ...] = ("historical_rate", "past_monetary")
@@ -82,10 +82,7 @@ class ValueResult:
 
     def summary(self) -> dict:
         """The chosen method's out-of-time figures and the choice."""
-        rows = self.metrics[self.metrics["model"].isin([self.method, "choice"])]
-        return {"method": self.method, **{k: float(v) for k, v in zip(rows["metric"], rows["value"])
-                                          if k in ("spearman", "normalised_gini", "beats_past_monetary", "margin",
-                                                   "horizon_scale")}}
+        return _summary(self.metrics, self.method)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The result tables by name (what the dbt models write)."""
@@ -93,6 +90,13 @@ class ValueResult:
         if self.contact_values is not None:
             tables["contact_values"] = self.contact_values
         return tables
+
+
+def _summary(metrics: pd.DataFrame, method: str) -> dict:
+    rows = metrics[metrics["model"].isin([method, "choice"])]
+    return {"method": method, **{k: float(v) for k, v in zip(rows["metric"], rows["value"])
+                                 if k in ("spearman", "normalised_gini", "beats_past_monetary", "margin",
+                                          "horizon_scale")}}
 
 
 def normalised_gini(actual, predicted) -> float:
@@ -132,6 +136,16 @@ class _Methods:
         self._regressor = None
         self._btyd_fits = None
 
+    def fit(self, method: str, btyd_rows: pd.DataFrame | None = None) -> "_Methods":
+        """Fit what ``method`` needs now rather than at its first prediction: the regressor, or
+        the BG/NBD and Gamma-Gamma fits on ``btyd_rows`` (the customers' own history, already
+        sampled: :func:`btyd_sample_positions`), kept for :meth:`frozen`."""
+        if method == "gradient_boosting":
+            self._fitted_regressor()
+        elif method == "bgnbd_gamma_gamma":
+            self._btyd_fits = _fit_btyd(_btyd(btyd_rows))
+        return self
+
     def predict(self, method: str, rows: pd.DataFrame) -> np.ndarray:
         h = float(self.horizon_days)
         if method == "past_monetary":
@@ -139,25 +153,24 @@ class _Methods:
         if method == "historical_rate":
             return rows["monetary"].clip(lower=0).to_numpy() * h / np.maximum(rows["tenure_days"].to_numpy(), h)
         if method == "gradient_boosting":
-            if self._regressor is None:
-                self._regressor = regressor(self.random_state).fit(self.buyers[list(FEATURES)], self.label)
-            return self._regressor.predict(rows[list(FEATURES)])
+            return self._fitted_regressor().predict(rows[list(FEATURES)])
         if method == "bgnbd_gamma_gamma":
             return self._btyd_spend(rows, h)
         raise ValueError(f"unknown value method {method!r}; choose from {METHODS}")
 
+    def _fitted_regressor(self):
+        if self._regressor is None:
+            self._regressor = regressor(self.random_state).fit(self.buyers[list(FEATURES)], self.label)
+        return self._regressor
+
     def _btyd_spend(self, rows: pd.DataFrame, h: float) -> np.ndarray:
         """Fitted on the rows' own history (no label needed), a sample of customers."""
         summary = _btyd(rows)
-        fitted = sample(summary, _BTYD_MAX_CUSTOMERS, self.random_state)
-        bg, gg = fit_bgnbd(fitted), fit_gamma_gamma(fitted)
-        if not (bg.converged and gg.converged):
-            raise ValueError(f"BG/NBD or Gamma-Gamma did not converge: {bg.message or gg.message}")
-        self._btyd_fits = (bg, gg)
+        bg, gg = _fit_btyd(sample(summary, _BTYD_MAX_CUSTOMERS, self.random_state))
         return _btyd_window_spend(bg, gg, summary, h)
 
     def frozen(self, method: str, scale: float, margin: float) -> "ValueModel":
-        """The chosen method as a :class:`ValueModel` (after :meth:`predict` fitted it)."""
+        """The chosen method as a :class:`ValueModel` (after :meth:`fit` fitted it)."""
         return ValueModel(method, self.horizon_days, float(scale), float(margin), self.ratio,
                           self._regressor if method == "gradient_boosting" else None,
                           self._btyd_fits if method == "bgnbd_gamma_gamma" else None)
@@ -195,7 +208,7 @@ class ValueModel:
         elif self.method == "historical_rate":
             spend = rows["monetary"].clip(lower=0).to_numpy() * h / np.maximum(rows["tenure_days"].to_numpy(), h)
         elif self.method == "gradient_boosting":
-            spend = self.regressor.predict(rows[list(FEATURES)])
+            spend = self.regressor.predict(rows[list(FEATURES)]) if len(rows) else np.empty(0)
         elif self.method == "bgnbd_gamma_gamma":
             spend = _btyd_window_spend(*self.btyd, _btyd(rows), h)
         else:
@@ -218,6 +231,20 @@ class ValueModel:
             "tenure_days": current["tenure_days"].to_numpy(),
             "frequency": current["frequency"].to_numpy(),
         })
+
+
+def _fit_btyd(fitted: pd.DataFrame):
+    bg, gg = fit_bgnbd(fitted), fit_gamma_gamma(fitted)
+    if not (bg.converged and gg.converged):
+        raise ValueError(f"BG/NBD or Gamma-Gamma did not converge: {bg.message or gg.message}")
+    return bg, gg
+
+
+def btyd_sample_positions(n_customers: int, random_state: int = 42) -> np.ndarray | None:
+    """Positions (in customer_id order, ascending) of the customers the BG/NBD + Gamma-Gamma
+    candidate is fitted on when it scores ``n_customers`` customers; None: all of them. The
+    same rows as :func:`models_py.snapshots.sample`, known from the count alone."""
+    return sample_positions(n_customers, _BTYD_MAX_CUSTOMERS, random_state)
 
 
 def _compare(methods: _Methods, test: pd.DataFrame) -> tuple[dict, list[str]]:
@@ -255,28 +282,114 @@ def _discounted_scale(horizon_days: int, value_horizon_days: int, annual_discoun
     return float(np.sum(lengths / (1.0 + annual_discount_rate) ** (ends / 365.0)) / horizon_days)
 
 
+@dataclass(frozen=True)
+class ValueFit:
+    """What :func:`fit` learns, before any customer is valued: the chosen method fitted on every
+    labelled cutoff (``model``: the factor from one window's spend to ``value_horizon_days``,
+    discounted, and the margin included) and the ``metrics`` table. :func:`score` applies it to
+    any batch of customers; ``random_state`` is the seed of the BG/NBD samples."""
+
+    model: ValueModel
+    metrics: pd.DataFrame
+    random_state: int = 42
+
+    @property
+    def method(self) -> str:
+        return self.model.method
+
+    def summary(self) -> dict:
+        """The chosen method's out-of-time figures and the choice (as :meth:`ValueResult.summary`)."""
+        return _summary(self.metrics, self.method)
+
+
 def fit_and_score(training_snapshots: pd.DataFrame, customer_features: pd.DataFrame, as_of_date,
                   horizon_days: int = 90, *, value_horizon_days: int = 365, margin: float = 0.3,
                   annual_discount_rate: float = 0.0, random_state: int = 42, max_train_rows: int = 100_000,
                   min_buyers: int = 50, contact_features: pd.DataFrame | None = None,
                   n_jobs: int = 1) -> ValueResult:
-    """See :func:`_fit_and_score`; ``n_jobs`` limits the native OpenMP / BLAS pools for the call
-    (1: reproducible, and no oversubscription when dbt runs several Python models at once)."""
+    """Choose the value method out of time and apply it as of ``as_of_date`` (:func:`fit`, then
+    :func:`score` on every customer of ``customer_features`` and :func:`contact_values` on
+    ``contact_features``); ``n_jobs`` limits the native OpenMP / BLAS pools for the call (1:
+    reproducible, and no oversubscription when dbt runs several Python models at once)."""
     with threadpool_limits(limits=int(n_jobs)):
-        return _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days,
-                              value_horizon_days=value_horizon_days, margin=margin,
-                              annual_discount_rate=annual_discount_rate, random_state=random_state,
-                              max_train_rows=max_train_rows, min_buyers=min_buyers,
-                              contact_features=contact_features)
+        current = _current_rows(customer_features)
+        fitted = _fit(training_snapshots, as_of_date, horizon_days, value_horizon_days=value_horizon_days,
+                      margin=margin, annual_discount_rate=annual_discount_rate, random_state=random_state,
+                      max_train_rows=max_train_rows, min_buyers=min_buyers, n_customers=len(current),
+                      customers_at=lambda positions: _at(current, positions))
+        contact = None if contact_features is None else contact_values(fitted, contact_features)
+        return ValueResult(values=fitted.model.score(current), metrics=fitted.metrics, method=fitted.method,
+                           model=fitted.model, contact_values=contact)
 
 
-def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, value_horizon_days,
-                   margin, annual_discount_rate, random_state, max_train_rows, min_buyers,
-                   contact_features) -> ValueResult:
-    """Choose the value method out of time and apply it as of ``as_of_date``.
+def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *, n_customers: int,
+        customers_at, value_horizon_days: int = 365, margin: float = 0.3, annual_discount_rate: float = 0.0,
+        random_state: int = 42, max_train_rows: int = 100_000, min_buyers: int = 50, n_jobs: int = 1) -> ValueFit:
+    """The fitting half of :func:`fit_and_score` (same arguments), for a caller that holds the
+    ``n_customers`` customers to value elsewhere (the Spark target). The BG/NBD + Gamma-Gamma
+    candidate, when chosen, is fitted on the customers it values, a fixed sample of them:
+    ``customers_at(positions)`` must return the ``customer_features`` rows at those positions of
+    the customers ordered by customer_id (all of them for None); it is called only then."""
+    with threadpool_limits(limits=int(n_jobs)):
+        return _fit(training_snapshots, as_of_date, horizon_days, value_horizon_days=value_horizon_days,
+                    margin=margin, annual_discount_rate=annual_discount_rate, random_state=random_state,
+                    max_train_rows=max_train_rows, min_buyers=min_buyers, n_customers=n_customers,
+                    customers_at=customers_at)
+
+
+def score(fitted: ValueFit, customer_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``values`` table (see :class:`ValueResult`) of the given customers, by customer_id;
+    a customer's row depends on the fit and that customer alone."""
+    return fitted.model.score(_current_rows(customer_features))
+
+
+def contact_values(fitted: ValueFit, contact_features: pd.DataFrame) -> pd.DataFrame:
+    """The ``contact_values`` table (see :class:`ValueResult`): every row of ``contact_features``
+    (features as of the contact days of past campaigns, with ``cutoff_date``) valued by the
+    chosen method, each cutoff on its own (BG/NBD is refitted on that cutoff's own history; a
+    cutoff it cannot fit keeps NULL values). Ordered by cutoff_date, customer_id."""
+    model = fitted.model
+    rows = prepare_features(contact_features, "contact_features", extra=("cutoff_date", "mean_repeat_order_value"))
+    rows["cutoff_date"] = to_days(rows["cutoff_date"])
+    rows = rows.sort_values(["cutoff_date", "customer_id"], kind="mergesort").reset_index(drop=True)
+    window = np.full(len(rows), np.nan)
+    for cutoff in rows["cutoff_date"].unique():
+        at = (rows["cutoff_date"] == cutoff).to_numpy()
+        part = rows.loc[at].reset_index(drop=True)
+        try:
+            if model.method == "bgnbd_gamma_gamma":
+                summary = _btyd(part)
+                spend = _btyd_window_spend(*_fit_btyd(sample(summary, _BTYD_MAX_CUSTOMERS, fitted.random_state)),
+                                           summary, float(model.horizon_days))
+                window[at] = np.clip(spend, 0.0, None)
+            else:
+                window[at] = model.window_spend(part)
+        except ValueError:
+            continue
+    return pd.DataFrame({
+        "customer_id": pd.Series(rows["customer_id"].to_numpy(), dtype="str"),
+        "cutoff_date": date_values(rows["cutoff_date"]),
+        "revenue_if_retained": window * model.scale,
+        "value_if_retained": window * model.scale * model.margin,
+    })
+
+
+def _current_rows(customer_features: pd.DataFrame) -> pd.DataFrame:
+    extra = tuple(c for c in ("mean_repeat_order_value", "expected_order_value") if c in customer_features.columns)
+    current = prepare_features(customer_features, "customer_features", extra=extra)
+    return current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+
+
+def _at(frame: pd.DataFrame, positions: np.ndarray | None) -> pd.DataFrame:
+    return frame if positions is None else frame.iloc[positions]
+
+
+def _fit(training_snapshots, as_of_date, horizon_days, *, value_horizon_days, margin, annual_discount_rate,
+         random_state, max_train_rows, min_buyers, n_customers, customers_at) -> ValueFit:
+    """Choose the value method out of time and fit it on every labelled cutoff.
 
     ``training_snapshots`` needs the churn model's columns plus ``revenue_in_label_window`` and
-    ``mean_repeat_order_value``; ``customer_features`` the features (with
+    ``mean_repeat_order_value``; the customers valued later need the features (with
     ``mean_repeat_order_value``) and optionally ``expected_order_value`` (e.g. the Gamma-Gamma
     posterior of ml.customer_clv; else the customer's average order value is used). ``margin``
     is the gross margin (0, 1]. ``contact_features``: features as of the contact days of past
@@ -300,39 +413,16 @@ def _fit_and_score(training_snapshots, customer_features, as_of_date, horizon_da
     method, beats = _choose(scores)
 
     final_rows = sample(labelled, max_train_rows, random_state)
-    extra = tuple(c for c in ("mean_repeat_order_value", "expected_order_value") if c in customer_features.columns)
-    current = prepare_features(customer_features, "customer_features", extra=extra)
-    current = current.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-    final = _Methods(final_rows, horizon_days, random_state)
-    final.predict(method, current)  # fits the chosen method (BG/NBD: on the scored customers' history)
+    predictor = _Methods(final_rows, horizon_days, random_state)
+    if method == "bgnbd_gamma_gamma":
+        customers = customers_at(btyd_sample_positions(n_customers, random_state))
+        predictor.fit(method, _current_rows(customers))
+    else:
+        predictor.fit(method)
     scale = _discounted_scale(horizon_days, int(value_horizon_days), float(annual_discount_rate))
-    model = final.frozen(method, scale, margin)
-    values = model.score(current)
     rows = _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days)
     metrics = pd.DataFrame(rows, columns=["model", "metric", "value", "detail"]).astype({"value": "float64"})
-    contact = None if contact_features is None else _contact_values(final, method, contact_features, scale, margin)
-    return ValueResult(values=values, metrics=metrics, method=method, model=model, contact_values=contact)
-
-
-def _contact_values(methods: _Methods, method: str, contact_features: pd.DataFrame, scale: float,
-                    margin: float) -> pd.DataFrame:
-    """The value if retained of every row, each cutoff on its own (BG/NBD fits on its history)."""
-    rows = prepare_features(contact_features, "contact_features", extra=("cutoff_date", "mean_repeat_order_value"))
-    rows["cutoff_date"] = to_days(rows["cutoff_date"])
-    rows = rows.sort_values(["cutoff_date", "customer_id"], kind="mergesort").reset_index(drop=True)
-    window = np.full(len(rows), np.nan)
-    for cutoff in rows["cutoff_date"].unique():
-        at = (rows["cutoff_date"] == cutoff).to_numpy()
-        try:  # BG/NBD fits on the cutoff's own history; a cutoff it cannot fit keeps NULL values
-            window[at] = np.clip(methods.predict(method, rows.loc[at].reset_index(drop=True)), 0.0, None)
-        except ValueError:
-            continue
-    return pd.DataFrame({
-        "customer_id": pd.Series(rows["customer_id"].to_numpy(), dtype="str"),
-        "cutoff_date": date_values(rows["cutoff_date"]),
-        "revenue_if_retained": window * scale,
-        "value_if_retained": window * scale * margin,
-    })
+    return ValueFit(model=predictor.frozen(method, scale, margin), metrics=metrics, random_state=random_state)
 
 
 def _metric_rows(scores, failed, method, beats, train, split, margin, scale, value_horizon_days) -> list[tuple]:

@@ -59,7 +59,7 @@ def _build_parser(sub) -> None:
     run = p.add_argument_group("run")
     _warehouse_arg(run)
     run.add_argument("--target", choices=("duckdb", "spark"), default="duckdb",
-                     help="duckdb (default): the whole job in one file; spark: the same dbt project on a local Spark session "
+                     help="duckdb (default): the whole job in one file; spark: the same job (SQL layers, Python steps, marts) on a Spark session "
                           "(make spark-setup first; see the README, 'Beyond one machine')")
     run.add_argument("--skip-ml", action="store_true", help="build only the SQL layers (no models, no marts)")
     run.add_argument("--no-docs", action="store_true", help="skip the dbt docs site")

@@ -27,6 +27,8 @@ from retention.disk import DiskFull, is_no_space, path_in
 SLOW_STEP_SECONDS = 10.0
 LAYERS = ("staging", "intermediate", "features", "ml", "marts")
 _RESULT_EVENTS = ("LogModelResult", "LogTestResult", "LogSeedResult", "LogNodeResult", "LogHookEndLine")
+# Events in dbt's JSON shape that a process of the runner's own prints among dbt's (spark_job).
+STEP_EVENT = "RetentionStep"
 
 
 def _die_with_parent() -> None:
@@ -62,7 +64,9 @@ def _handle_event(event: dict, progress: _Progress, console: Console, label: str
     info, data = event.get("info", {}), event.get("data", {})
     name, message, level = info.get("name"), info.get("msg") or "", info.get("level")
     node = data.get("node_info") or {}
-    if name == "LogStartLine":
+    if name == "MainReportVersion":  # a new invocation (a job may run several): count its nodes afresh
+        progress.done, progress.total = 0, 0
+    elif name == "LogStartLine":
         progress.total = int(data.get("total") or progress.total)
         progress.running[node.get("unique_id", "")] = time.monotonic()
     elif name in _RESULT_EVENTS and node.get("unique_id"):
@@ -73,7 +77,9 @@ def _handle_event(event: dict, progress: _Progress, console: Console, label: str
             relation = (node.get("node_relation") or {})
             where = f"{relation.get('schema')}.{relation.get('alias')}" if relation else node["unique_id"]
             console.detail(f"{where:<44} {seconds:7.1f}s  ({progress.done}/{progress.total} nodes)")
-    if level == "error" and message.strip() and name not in _RESULT_EVENTS:
+    if name == STEP_EVENT and level == "info":  # a line of the runner's own (the Spark target's Python steps)
+        console.detail(message)
+    elif level == "error" and message.strip() and name not in _RESULT_EVENTS:
         console.detail(_plain(message))
     elif level == "warn" and message.strip():
         console.warn(f"dbt: {_plain(message)}")
@@ -106,12 +112,13 @@ def _node_result(event: dict | None) -> tuple[str, str] | None:
 
 
 def run_dbt(args: list[str], env: dict[str, str], log_file: Path, console: Console, label: str = "dbt",
-            on_result: Callable[[str, str], None] | None = None) -> float:
+            on_result: Callable[[str, str], None] | None = None, command: list[str] | None = None) -> float:
     """Run one dbt command; returns seconds taken. A failure raises UsageError (the log has it all);
     a full disk (dbt's or DuckDB's "No space left on device", or writing the log) raises DiskFull at
     once and ends dbt. `on_result(unique_id, status)` is called as each node finishes; what it raises
-    ends dbt too."""
-    command = [dbt_executable(), "--log-format", "json", *args]
+    ends dbt too. ``command``: a process that runs dbt itself and prints its JSON log (default: the
+    dbt CLI; the Spark target's job)."""
+    command = command or [dbt_executable(), "--log-format", "json", *args]
     started = time.monotonic()
     progress = _Progress()
     proc = None

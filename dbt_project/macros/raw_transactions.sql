@@ -169,15 +169,6 @@
 {%- endmacro %}
 
 
-{% macro duckdb_ml_export(name) -%}
-    {#- On Spark, the Parquet file of an ml table that the DuckDB build exported
-        (<warehouse>/exports/ml/<name>.parquet): the Python steps run on DuckDB only. The
-        folder is var ml_exports_path, else the environment variable RETENTION_ML_EXPORTS. -#}
-    {%- set folder = var('ml_exports_path', env_var('RETENTION_ML_EXPORTS', 'warehouse/exports/ml')) | string -%}
-    {{- return('parquet.' ~ quote_identifier(folder.rstrip('/') ~ '/' ~ name ~ '.parquet')) -}}
-{%- endmacro %}
-
-
 {% macro campaign_files() -%}
     {#- The campaign file(s) as a list of strings (var campaigns_path: one path, a glob or a
         list; empty: none). -#}

@@ -22,7 +22,7 @@ DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pi
 # Vars renamed since earlier releases: refused with the new name rather than silently ignored.
 RENAMED_VARS = {"clv_margin": "gross_margin", "high_value_clv_percentile": "high_value_percentile"}
 # Vars that say where the input is or how to read it: they do not change results.
-NON_RESULT_VARS = ("transactions_path", "csv_delimiter", "ml_exports_path", "source_file_names", "staging_refresh")
+NON_RESULT_VARS = ("transactions_path", "csv_delimiter", "source_file_names", "staging_refresh")
 
 
 def _rule_text(rule: dict) -> str:

@@ -1,13 +1,15 @@
-"""The `spark` target: the same dbt project on a local Spark session.
+"""The `spark` target: the same dbt project, and the same Python steps, on a Spark session.
 
     retention build --target spark [--transactions FILE ...] [options]
 
-What runs where: staging, intermediate, features (BTYD summary, training snapshots, ...)
-and the marts build on Spark (dbt-spark, `method: session`, profile target `spark`); the
-Python steps (churn, segments, CLV) run on DuckDB only, so on Spark the tables of schema
-`ml` are loaded from the Parquet that the DuckDB build of the same input exported
-(`<warehouse-dir>/exports/ml/`). Spark writes its tables, the Derby metastore and its log
-below `<warehouse-dir>/spark/`.
+What runs where: staging, intermediate, features (BTYD summary, training snapshots, ...) and the
+marts build on Spark (dbt-spark, `method: session`, profile target `spark`); the Python steps
+(churn, CLV, value, segments, uplift) fit on the driver with the models_py functions the DuckDB build's
+Python models call and score every customer on the executors (retention.targets.spark_ml). The
+whole build runs in one process on one session (retention.targets.spark_job): no DuckDB build
+of the input is needed. Spark writes its tables, the Derby metastore and its log below
+`<warehouse-dir>/spark/`, and the fitted models as the DuckDB build saves them (joblib + JSON,
+named in ml.model_artifacts) in `<warehouse-dir>/spark/models/<build_id>/`.
 """
 from __future__ import annotations
 
@@ -17,21 +19,22 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import yaml
 
-from retention.config import DBT_PROJECT, REPO, UsageError
+from retention.config import REPO, UsageError
 from retention.console import Console
 from retention.dbt_runner import failure_messages, run_dbt
 from retention.inputs.files import detect_delimiter, is_parquet
-from retention.outputs.exports import build_info
+from retention.publish import model_folder, new_build_id, prune_model_folders
 from retention.targets import PreparedBuild
 
 SETUP_HINT = "Fix: run `make spark-setup` (installs requirements-spark.txt into .venv)."
 # the schemas a build writes (generate_schema_name): databases on Spark
-SCHEMAS = ("staging", "intermediate", "features", "ml", "marts", "reference")
+SCHEMAS = ("staging", "intermediate", "features", "ml_steps", "ml", "marts", "reference")
 
 
 def check_prerequisites() -> None:
@@ -70,34 +73,6 @@ def java_major_version(java: str) -> int | None:
         return None
     major = int(match.group(1))
     return int(match.group(2) or 0) if major == 1 else major
-
-
-def check_ml_exports(exports: Path, expected: dict) -> None:
-    """The ml tables exported by the DuckDB build exist and were made from the same input and vars."""
-    info_file = exports / "build.json"
-    if not info_file.exists():
-        raise UsageError(
-            f"the spark target reads the ml tables (churn scores, segments, CLV) from the DuckDB build's export, "
-            f"and '{info_file}' does not exist. Fix: run the DuckDB build of the same input first (make run, "
-            "or `retention build` without --target, into the same --warehouse-dir), or add --skip-ml "
-            "to build only the SQL layers on Spark.")
-    found = json.loads(info_file.read_text())
-    for key, what in (("files", "input files"), ("vars", "options (dbt vars)")):
-        if found.get(key) != expected[key]:
-            raise UsageError(
-                f"the ml tables in '{exports}' were built from other {what} than this Spark build "
-                f"(exported: {json.dumps(found.get(key))}; now: {json.dumps(expected[key])}). Fix: run the "
-                "DuckDB build again with the same --transactions and options, then this one; or add --skip-ml.")
-
-
-def summarise_spark(spark_dir: Path) -> list[tuple[str, str, int, bool]]:
-    """(schema, table or view, rows, is_view) of everything the Spark build made."""
-    session = spark_session(spark_dir)
-    try:
-        return [(schema, name, session.table(f"{schema}.{name}").count(), is_view)
-                for schema, name, is_view in spark_relations(session)]
-    finally:
-        session.stop()
 
 
 def spark_settings(spark_dir: Path) -> dict[str, str]:
@@ -143,55 +118,74 @@ def spark_relations(session) -> list[tuple[str, str, bool]]:
     return sorted(found)
 
 
-def spark_env(warehouse_dir: Path, spark_dir: Path, exports: Path) -> dict[str, str]:
-    """The environment of a dbt run on the spark target (profiles.yml reads these)."""
+def spark_env(warehouse_dir: Path, spark_dir: Path) -> dict[str, str]:
+    """The environment of the Spark build (profiles.yml reads these)."""
     return {
         **os.environ,
         "RETENTION_SPARK_DIR": str(spark_dir),
-        "RETENTION_ML_EXPORTS": str(exports),
         "RETENTION_REPO_DIR": str(REPO),
         "DBT_PROFILES_DIR": str(REPO),
         "DBT_TARGET_PATH": str(spark_dir / "dbt_target"),
         "DBT_LOG_PATH": str(warehouse_dir / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # the executors' Python (local mode) is the build's own, with models_py installed
+        "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
     }
 
 
+def _explain_failure(exc: UsageError, spark_dir: Path) -> UsageError:
+    steps = spark_dir / "python_steps.json"
+    error = json.loads(steps.read_text()).get("error") if steps.exists() else None
+    if error:
+        return UsageError(f"{exc}\nA Python step failed on Spark: {error}\nTo build the SQL layers without the "
+                          "models, add --skip-ml.")
+    messages = failure_messages(spark_dir / "dbt_target" / "run_results.json")
+    return UsageError(f"{exc}" + (f"\nWhat failed:\n{messages}" if messages else ""))
+
+
 def build_spark(prepared: PreparedBuild, console: Console) -> Path:
-    """Build the SQL layers and marts on Spark; returns the folder Spark wrote to."""
+    """Build everything on Spark (SQL layers, Python steps, marts); returns the folder Spark wrote to."""
     check_prerequisites()
     options, warehouse_dir, dbt_vars, files = prepared.options, prepared.warehouse_dir, prepared.dbt_vars, prepared.files
-    exports = warehouse_dir / "exports" / "ml"
-    if not options.skip_ml:
-        check_ml_exports(exports, build_info(files + prepared.campaign_files, dbt_vars))
     read = prepared.read_files or files
     if not is_parquet(read[0]) and not dbt_vars.get("csv_delimiter"):
         dbt_vars["csv_delimiter"] = detect_delimiter(read[0], dbt_vars.get("csv_encoding"))
     spark_dir = warehouse_dir / "spark"
-    spark_dir.mkdir(exist_ok=True)
+    spark_dir.mkdir(parents=True, exist_ok=True)
     log_file = warehouse_dir / "logs" / "build-spark.log"
     log_file.parent.mkdir(exist_ok=True)
     log_file.write_text("")
-    results = spark_dir / "dbt_target" / "run_results.json"
-    results.unlink(missing_ok=True)
-    command = ["build", "--target", "spark", "--project-dir", str(DBT_PROJECT), "--vars", prepared.vars_json()]
-    if options.skip_ml:
-        command += ["--exclude", "tag:ml"]
+    (spark_dir / "dbt_target" / "run_results.json").unlink(missing_ok=True)
+    build_id = new_build_id()
+    models = model_folder(spark_dir, build_id)
+    env = {**spark_env(warehouse_dir, spark_dir), "RETENTION_BUILD_ID": build_id, "RETENTION_MODELS_DIR": str(models)}
+    job = [sys.executable, "-m", "retention.targets.spark_job", "--vars", prepared.vars_json()]
+    job += (["--skip-ml"] if options.skip_ml else []) + (["--count-rows"] if console.verbose else [])
     console.step(f"building on Spark from {', '.join(str(p) for p in files)} ({prepared.checked.total_rows:,} rows)"
-                 + ("" if options.skip_ml else f"; ml tables from {exports}"))
+                 + (": staging -> features, without the models" if options.skip_ml else
+                    ": staging -> features, the Python steps, ml -> marts"))
     try:
-        seconds = run_dbt(command, spark_env(warehouse_dir, spark_dir, exports), log_file, console, "dbt on Spark")
+        seconds = run_dbt(["build"], env, log_file, console, "Spark", command=job)
     except UsageError as exc:
-        messages = failure_messages(results)
-        raise UsageError(f"{exc}" + (f"\nWhat failed:\n{messages}" if messages else "")) from exc
-    relations = summarise_spark(spark_dir)
+        shutil.rmtree(models, ignore_errors=True)
+        raise _explain_failure(exc, spark_dir) from exc
+    # ml.model_artifacts now names this build's files only (the Spark tables are replaced)
+    prune_model_folders(spark_dir, keep={build_id})
+    relations = json.loads((spark_dir / "relations.json").read_text())
     console.step(f"built {len(relations)} tables and views on Spark"
                  + (" (schema.table: rows):" if console.verbose else ""))
     for schema, table, count, is_view in relations:
         if console.verbose and schema != "reference":
             console.detail(f"{schema + '.' + table:<48} {count:>12,}{'  (view)' if is_view else ''}")
+    timings = f"build on Spark {seconds:.1f}s"
+    steps_file = spark_dir / "python_steps.json"
+    if steps_file.exists():
+        steps = json.loads(steps_file.read_text())
+        timings += f" (of which the Python steps {steps['seconds']:.1f}s)"
     console.step(f"spark warehouse: {spark_dir / 'spark-warehouse'} (Parquet, one folder per table; "
                  f"metastore: {spark_dir / 'metastore_db'})")
+    if models.is_dir():
+        console.step(f"models: {models} (named in ml.model_artifacts)")
     console.step(f"build log: {log_file}")
-    console.step(f"timings: dbt build on Spark {seconds:.1f}s, total {time.monotonic() - prepared.started:.1f}s")
+    console.step(f"timings: {timings}, total {time.monotonic() - prepared.started:.1f}s")
     return spark_dir

@@ -9,6 +9,7 @@ import os
 from models_py.artifacts import pack_frames
 from models_py.churn import FEATURES, train_and_score
 from models_py.persistence import save_model
+from models_py.steps import churn_arguments
 
 
 def model(dbt, session):
@@ -17,12 +18,9 @@ def model(dbt, session):
     result = train_and_score(
         dbt.ref("training_sample").df(),
         dbt.ref("customer_features").df(),
-        as_of_date=params["as_of_date"],
-        horizon_days=int(params["churn_horizon_days"]),
-        threshold_rule="recall_target",
-        target_recall=float(params["churn_recall_target"]),
         previous_features=dbt.ref("training_snapshots").filter("snapshot_index = 1").df(),
         contact_features=dbt.ref("int_customer_features_at_contact").df(),
+        **churn_arguments(params),
     )
     artifact = save_model("churn", result.scorer, name=result.model_name, features=FEATURES,
                           metrics=result.summary(), folder=os.environ.get("RETENTION_MODELS_DIR"),

@@ -2,6 +2,7 @@
 (models_py.clv.fit_and_score). Unpacked by customer_clv, clv_parameters and clv_holdout_check."""
 from models_py.artifacts import pack_frames
 from models_py.clv import fit_and_score
+from models_py.steps import clv_fit_arguments, clv_score_arguments
 
 
 def model(dbt, session):
@@ -10,8 +11,6 @@ def model(dbt, session):
     return pack_frames(fit_and_score(
         dbt.ref("customer_btyd_summary").df(),
         dbt.ref("clv_holdout_summary").df(),
-        horizon_days=int(params["clv_horizon_days"]),
-        margin=float(params["gross_margin"]),
-        annual_discount_rate=float(params["clv_annual_discount_rate"]),
-        holdout_days=int(params["clv_holdout_days"]),
+        **clv_fit_arguments(params),
+        **clv_score_arguments(params),
     ))

@@ -9,6 +9,7 @@ import os
 from models_py.artifacts import pack_frames
 from models_py.persistence import save_model
 from models_py.segmentation import SEGMENT_FEATURES, segment_customers
+from models_py.steps import segment_arguments
 
 
 def model(dbt, session):
@@ -16,8 +17,8 @@ def model(dbt, session):
     params = dbt.ref("int_analysis_parameters").df().iloc[0]
     result = segment_customers(
         dbt.ref("customer_features").df(),
-        k=int(params["segment_count"]) or None,
         churn=dbt.ref("churn_scores").df(),
+        **segment_arguments(params),
     )
     artifact = save_model("segments", result.model, name=result.algorithm, features=SEGMENT_FEATURES,
                           metrics=result.summary(), folder=os.environ.get("RETENTION_MODELS_DIR"),

@@ -3,6 +3,7 @@ by churn probability on a held-out part, and score every customer (models_py.upl
 Unpacked by uplift_model_metrics, uplift_qini, uplift_holdout_scores and customer_uplift; when too
 few customers have an outcome, nothing is fitted and the metrics say why."""
 from models_py.artifacts import pack_frames
+from models_py.steps import uplift_arguments
 from models_py.uplift import fit_and_score
 
 
@@ -13,6 +14,6 @@ def model(dbt, session):
         dbt.ref("campaign_snapshots").df(),
         dbt.ref("churn_scores_at_contact").df(),
         dbt.ref("customer_features").df(),
-        min_customers=int(params["uplift_min_customers"]),
+        **uplift_arguments(params),
     )
     return pack_frames(result.tables())

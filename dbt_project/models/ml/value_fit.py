@@ -7,6 +7,7 @@ import os
 from models_py.artifacts import pack_frames
 from models_py.persistence import save_model
 from models_py.snapshots import FEATURES
+from models_py.steps import value_arguments
 from models_py.value import fit_and_score
 
 
@@ -18,12 +19,8 @@ def model(dbt, session):
     result = fit_and_score(
         dbt.ref("training_sample").df(),
         features.merge(clv[["customer_id", "expected_order_value"]], on="customer_id", how="left"),
-        as_of_date=params["as_of_date"],
-        horizon_days=int(params["churn_horizon_days"]),
-        value_horizon_days=int(params["clv_horizon_days"]),
-        margin=float(params["gross_margin"]),
-        annual_discount_rate=float(params["clv_annual_discount_rate"]),
         contact_features=dbt.ref("int_customer_features_at_contact").df(),
+        **value_arguments(params),
     )
     artifact = save_model("value", result.model, name=result.method,
                           features=(*FEATURES, "mean_repeat_order_value", "expected_order_value"),

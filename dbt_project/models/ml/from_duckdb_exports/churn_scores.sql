@@ -1,2 +1,0 @@
-{#- Spark only: ml.churn_scores as the DuckDB build computed and exported it. -#}
-select * from {{ duckdb_ml_export('churn_scores') }}

@@ -1,2 +1,0 @@
-{#- Spark only: ml.customer_value as the DuckDB build computed and exported it. -#}
-select * from {{ duckdb_ml_export('customer_value') }}

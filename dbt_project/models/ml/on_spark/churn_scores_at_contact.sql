@@ -1,0 +1,2 @@
+{#- Spark only: ml.churn_scores_at_contact as the Spark target's Python step wrote it (retention.targets.spark_ml). -#}
+select * from {{ source('ml_steps', 'churn_scores_at_contact') }}

@@ -1,0 +1,2 @@
+{#- Spark only: ml.uplift_qini as the Spark target's Python step wrote it (retention.targets.spark_ml). -#}
+select * from {{ source('ml_steps', 'uplift_qini') }}
