@@ -33,10 +33,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 FIT_MODELS = {"churn": "churn_fit", "clv": "clv_fit", "value": "value_fit", "segments": "segment_fit"}
-SCHEMA_OF = {"int_analysis_parameters": "intermediate", "training_sample": "features",
-             "customer_features": "features", "training_snapshots": "features",
-             "customer_btyd_summary": "features", "clv_holdout_summary": "features",
-             "customer_clv": "ml", "churn_scores": "ml"}
 
 
 def _status_kib(pid: int | str, field: str) -> int:
@@ -77,7 +73,11 @@ class _Dbt:
         return None
 
     def ref(self, name: str):
-        return self.con.table(f"{SCHEMA_OF[name]}.{name}")
+        schema = self.con.execute("select table_schema from information_schema.tables where table_name = ? "
+                                  "and table_schema not like 'ml_steps%'", [name]).fetchall()
+        if len(schema) != 1:
+            raise SystemExit(f"{name}: expected one table of that name in the DuckDB build, found {schema}")
+        return self.con.table(f"{schema[0][0]}.{name}")
 
 
 def run_duckdb_steps(db: Path) -> dict:
