@@ -15,7 +15,8 @@
    Per step: wall time and the peak resident memory of the process (Linux VmHWM, reset before
    each step); for Spark also the peak of the JVM (local mode: driver and executors in one JVM)
    and of the executors' Python workers (sampled every 0.2 s, summed over workers).
-Prints the measurements as JSON and as the Markdown section of BENCHMARKS.md.
+Prints the measurements as JSON (the BENCHMARKS.md section "The Python steps on local Spark" is
+written from them).
 """
 from __future__ import annotations
 
