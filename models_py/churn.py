@@ -495,15 +495,22 @@ def train_and_score(
     -------
     ChurnResult (its ``metrics`` rows are listed there)
     """
+    with _thread_limits(n_jobs):
+        current = _current_rows(customer_features, to_day(as_of_date))
+        fitted = _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
+                      threshold_rule=threshold_rule, target_recall=target_recall, candidates=tuple(candidates),
+                      max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
+                      batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
+                      previous_cutoff=_previous_cutoff(previous_features),
+                      contact_cutoffs=contact_cutoffs(contact_features))
+        return _result(fitted, current, previous_features, contact_features)
+
+
+def _thread_limits(n_jobs: int | None):
+    """``n_jobs`` checked, as a context that holds BLAS/OpenMP to that many threads (None: no limit)."""
     if n_jobs is not None and (int(n_jobs) != n_jobs or n_jobs < 1):
         raise ValueError("n_jobs must be a positive integer or None")
-    args = dict(random_state=random_state, threshold_rule=threshold_rule, target_recall=target_recall,
-                candidates=tuple(candidates), max_train_rows=max_train_rows,
-                backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
-                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_features=previous_features,
-                contact_features=contact_features)
-    with contextlib.nullcontext() if n_jobs is None else threadpool_limits(limits=int(n_jobs)):
-        return _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, **args)
+    return contextlib.nullcontext() if n_jobs is None else threadpool_limits(limits=int(n_jobs))
 
 
 def _check_arguments(horizon_days: int, threshold_rule: str, target_recall: float, candidates: tuple) -> None:
@@ -554,17 +561,8 @@ def _check_split_sizes(train: pd.DataFrame, test: pd.DataFrame, min_rows_per_cla
             )
 
 
-def _train_and_score(training_snapshots, customer_features, as_of_date, horizon_days, *, random_state,
-                     threshold_rule, target_recall, candidates, max_train_rows, backtest_max_train_rows,
-                     batch_size, min_rows_per_class, n_jobs, previous_features, contact_features) -> ChurnResult:
-    as_of = to_day(as_of_date)
-    current = _current_rows(customer_features, as_of)
-    fitted = _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
-                  threshold_rule=threshold_rule, target_recall=target_recall, candidates=candidates,
-                  max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
-                  batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
-                  previous_cutoff=_previous_cutoff(previous_features),
-                  contact_cutoffs=contact_cutoffs(contact_features))
+def _result(fitted: "ChurnFit", current: pd.DataFrame, previous_features, contact_features) -> ChurnResult:
+    """A fit's scores of the current, previous and contact-day customers, with its tables."""
     scores = fitted.scorer.score(current)
     previous_scores = None if previous_features is None else score_previous(fitted, previous_features)
     contact_scores = None if contact_features is None else score_at_contact(fitted, contact_features)
@@ -645,15 +643,12 @@ def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *,
     ``contact_cutoffs``: the contact days the contact features will be scored at, see
     :func:`contact_cutoffs`). Score with ``ChurnFit.scorer`` (or :func:`score`),
     :func:`score_previous` and :func:`score_at_contact`; the metrics with ``ChurnFit.metrics``."""
-    if n_jobs is not None and (int(n_jobs) != n_jobs or n_jobs < 1):
-        raise ValueError("n_jobs must be a positive integer or None")
-    args = dict(random_state=random_state, threshold_rule=threshold_rule, target_recall=target_recall,
-                candidates=tuple(candidates), max_train_rows=max_train_rows,
-                backtest_max_train_rows=backtest_max_train_rows, batch_size=batch_size,
-                min_rows_per_class=min_rows_per_class, n_jobs=n_jobs, previous_cutoff=previous_cutoff,
-                contact_cutoffs=tuple(contact_cutoffs))
-    with contextlib.nullcontext() if n_jobs is None else threadpool_limits(limits=int(n_jobs)):
-        return _fit(training_snapshots, as_of_date, horizon_days, **args)
+    with _thread_limits(n_jobs):
+        return _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
+                    threshold_rule=threshold_rule, target_recall=target_recall, candidates=tuple(candidates),
+                    max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
+                    batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
+                    previous_cutoff=previous_cutoff, contact_cutoffs=tuple(contact_cutoffs))
 
 
 def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshold_rule, target_recall, candidates,
