@@ -326,11 +326,15 @@
     {%- set counts = run_query('select file_name, num_rows from parquet_file_metadata([' ~ listed | join(', ') ~ '])') -%}
     {%- set rows_of = {} -%}
     {%- for row in counts.rows -%}{%- do rows_of.update({row[0]: row[1] | int}) -%}{%- endfor -%}
+    {%- for path in files if path not in rows_of -%}
+        {{ exceptions.raise_compiler_error("raw_row_number: the Parquet metadata of '" ~ path ~ "' was not found "
+            ~ "(it lists " ~ rows_of.keys() | list | join(', ') ~ "); its rows could not be numbered.") }}
+    {%- endfor -%}
     {%- set ns = namespace(offset=0) -%}
     (file_row_number + 1 + case filename
         {%- for path in files %}
         when {{ sql_string_literal(path) }} then {{ ns.offset }}
-        {%- set ns.offset = ns.offset + rows_of.get(path, 0) -%}
+        {%- set ns.offset = ns.offset + rows_of[path] -%}
         {%- endfor %}
     end)
     {%- endif -%}

@@ -38,6 +38,7 @@
 
 with
 
+{#- the files this build reads: every input, or in a refresh the new ones only -#}
 {%- set read_files = (refresh.get('new_files') or []) if appending else retention.transaction_files() %}
 
 source as (
@@ -47,9 +48,8 @@ source as (
         {{ retention.raw_row_number(read_files) }} as _row_in_read
     from {{ source('raw', 'transactions') }}
     {%- if appending %}
-    {%- set new_files = refresh.get('new_files') or [] %}
-    where {% if new_files %}filename in (
-        {%- for path in new_files %}{{ retention.sql_string_literal(path) }}{{ ', ' if not loop.last }}{% endfor -%}
+    where {% if read_files %}filename in (
+        {%- for path in read_files %}{{ retention.sql_string_literal(path) }}{{ ', ' if not loop.last }}{% endfor -%}
     ){% else %}false{% endif %}
     {%- endif %}
 ),
