@@ -29,6 +29,7 @@ LAYERS = ("staging", "intermediate", "features", "ml", "marts")
 _RESULT_EVENTS = ("LogModelResult", "LogTestResult", "LogSeedResult", "LogNodeResult", "LogHookEndLine")
 # Events in dbt's JSON shape that a process of the runner's own prints among dbt's (spark_job).
 STEP_EVENT = "RetentionStep"
+FAILING_ROWS_SHOWN = 5
 
 
 def _die_with_parent() -> None:
@@ -168,8 +169,11 @@ def failed_nodes(run_results: Path) -> list[str]:
     return [r["unique_id"] for r in _failed(run_results)]
 
 
-def failure_messages(run_results: Path, limit: int = 5) -> str:
-    """The messages of the failed nodes, one line each (the input checks put the fix in theirs)."""
+def failure_messages(run_results: Path, limit: int = 5,
+                     failing_rows: Callable[[str], list[dict]] | None = None) -> str:
+    """The messages of the failed nodes, one line each (the input checks put the fix in theirs).
+    ``failing_rows(sql)``: the first rows a failed test's query returns (e.g. column_checks' column,
+    rule and count of rows breaking it), listed under its message; none when it cannot say."""
     lines = []
     for result in _failed(run_results)[:limit]:
         message = " ".join((result.get("message") or "").split())
@@ -179,6 +183,10 @@ def failure_messages(run_results: Path, limit: int = 5) -> str:
             if errors:
                 message = message[errors[-1].start():]
         lines.append(f"  - {result['unique_id']}: {message[:700]}")
+        sql = result.get("compiled_code")
+        if failing_rows is not None and result.get("status") == "fail" and sql:
+            for row in failing_rows(sql)[:FAILING_ROWS_SHOWN]:
+                lines.append("      " + ", ".join(f"{name} = {value!r}" for name, value in row.items())[:300])
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ import duckdb
 
 from retention.config import DB_NAME, DBT_PROJECT, REPO, UsageError
 from retention.console import Console
-from retention.dbt_runner import failed_nodes, failure_messages, layer_summaries, run_dbt
+from retention.dbt_runner import FAILING_ROWS_SHOWN, failed_nodes, failure_messages, layer_summaries, run_dbt
 from retention.disk import (DiskFull, existing, free_bytes, human, is_no_space, path_in, size_of, space_needed,
                             space_warning)
 from retention.inputs.identity import identify
@@ -74,9 +74,22 @@ def temp_dir(prepared: PreparedBuild, building_db: Path) -> Path:
     return Path(prepared.options.temp_dir) if prepared.options.temp_dir else Path(f"{building_db}.tmp")
 
 
+def _failing_rows(building_db: Path):
+    """A failed test's first rows, read from the failed build (kept for inspection)."""
+    def rows(sql: str) -> list[dict]:
+        try:
+            with duckdb.connect(str(building_db), read_only=True) as con:
+                cursor = con.execute(f"select * from ({sql}) as failed limit {FAILING_ROWS_SHOWN}")
+                names = [column[0] for column in cursor.description]
+                return [dict(zip(names, row)) for row in cursor.fetchall()]
+        except (duckdb.Error, OSError):  # the message alone still says which test failed
+            return []
+    return rows
+
+
 def _explain_failure(exc: UsageError, target_dir: Path, building_db: Path) -> UsageError:
     results = target_dir / "run_results.json"
-    messages = failure_messages(results)
+    messages = failure_messages(results, failing_rows=_failing_rows(building_db) if building_db.exists() else None)
     detail = f"\nWhat failed:\n{messages}" if messages else ""
     if building_db.exists():
         detail += (f"\nThe failed build is kept for inspection in '{building_db}' (open it read-only; "
