@@ -12,8 +12,10 @@ REPLACED = {"not_null", "accepted_range", "accepted_values"}
 
 
 def _models():
-    for path in sorted((REPO / "dbt_project" / "models").rglob("*.yml")):
-        for model in (yaml.safe_load(path.read_text()) or {}).get("models", []):
+    """Every model and seed with its YAML file."""
+    for path in sorted([*(REPO / "dbt_project" / "models").rglob("*.yml"), *(REPO / "seeds").glob("*.yml")]):
+        properties = yaml.safe_load(path.read_text()) or {}
+        for model in properties.get("models", []) + properties.get("seeds", []):
             yield path.relative_to(REPO), model
 
 
