@@ -247,29 +247,29 @@ def _group_folds(cutoffs: pd.Series, y: np.ndarray, random_state: int, max_folds
 
 
 def fit_calibrated(name: str, data: pd.DataFrame, methods: Sequence[str], *, random_state: int,
-                   n_jobs: int | None, batch_size: int, max_folds: int = 3) -> tuple[dict[str, ChurnModel], str]:
+                   tree_jobs: int, batch_size: int, max_folds: int = 3) -> tuple[dict[str, ChurnModel], str]:
     """{method: ChurnModel} sharing one pipeline fitted on all ``data``, each calibrator fitted on
     the out-of-fold scores of whole-cutoff folds; and how the folds were made."""
     X, y = data[list(FEATURES)], data["churned"].to_numpy()
     splits, how = _group_folds(data["cutoff_date"], y, random_state, max_folds)
     out_of_fold = np.empty(len(data))
     for train_idx, test_idx in splits:
-        fold = classifier(name, random_state, n_jobs, len(train_idx)).fit(X.iloc[train_idx], y[train_idx])
+        fold = classifier(name, random_state, tree_jobs, len(train_idx)).fit(X.iloc[train_idx], y[train_idx])
         out_of_fold[test_idx] = fold.predict_proba(X.iloc[test_idx])[:, 1]
-    pipeline = classifier(name, random_state, n_jobs, len(data)).fit(X, y)
+    pipeline = classifier(name, random_state, tree_jobs, len(data)).fit(X, y)
     models = {m: ChurnModel(name, pipeline, fit_calibrator(m, out_of_fold, y), 0.0, batch_size) for m in methods}
     return models, how
 
 
 def compare_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: Sequence[str], *,
-                       random_state: int, n_jobs: int | None, batch_size: int) -> tuple[str, dict]:
+                       random_state: int, tree_jobs: int, batch_size: int) -> tuple[str, dict]:
     """The candidate with the best out-of-time PR-AUC (earlier in ``candidates`` on ties) and every
     candidate's uncalibrated test metrics."""
     X_train, y_train = train[list(FEATURES)], train["churned"].to_numpy()
     X_test, y_test = test[list(FEATURES)], test["churned"].to_numpy()
     scores = {}
     for name in candidates:
-        pipeline = classifier(name, random_state, n_jobs, len(train)).fit(X_train, y_train)
+        pipeline = classifier(name, random_state, tree_jobs, len(train)).fit(X_train, y_train)
         p = ChurnModel(name, pipeline, Calibrator("sigmoid", (1.0, 0.0)), 0.0, batch_size).raw(X_test)
         scores[name] = _ranking_metrics(y_test, p)
     chosen = max(candidates, key=lambda n: (scores[n]["pr_auc"], -list(candidates).index(n)))
@@ -331,7 +331,7 @@ def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labell
 
 
 def backtest(labelled: pd.DataFrame, name: str, method: str, seasonal: bool, horizon_days: int, *,
-             max_train_rows: int, min_rows_per_class: int, random_state: int, n_jobs: int | None,
+             max_train_rows: int, min_rows_per_class: int, random_state: int, tree_jobs: int,
              batch_size: int) -> pd.DataFrame:
     """What the recipe, trained only on cutoffs whose labels were known by then, predicted at each
     labelled cutoff, against what happened (see :class:`ChurnResult`)."""
@@ -344,7 +344,7 @@ def backtest(labelled: pd.DataFrame, name: str, method: str, seasonal: bool, hor
         if min(_class_counts(history) + _class_counts(target)) < min_rows_per_class:
             continue
         train = sample(history, max_train_rows, random_state)
-        model = fit_calibrated(name, train, [method], random_state=random_state, n_jobs=n_jobs,
+        model = fit_calibrated(name, train, [method], random_state=random_state, tree_jobs=tree_jobs,
                                batch_size=batch_size, max_folds=2)[0][method]
         offset = _offset_for(model, history, cutoff)[0] if seasonal else 0.0
         y, p = target["churned"].to_numpy(), model.with_offset(offset).predict(target[list(FEATURES)])
@@ -447,6 +447,7 @@ def train_and_score(
     batch_size: int = 100_000,
     min_rows_per_class: int = 20,
     n_jobs: int | None = 1,
+    tree_jobs: int = 1,
     previous_features: pd.DataFrame | None = None,
     contact_features: pd.DataFrame | None = None,
 ) -> ChurnResult:
@@ -480,9 +481,12 @@ def train_and_score(
         Minimum churned and retained rows required in both the training and the test split (and
         in a backtest cutoff and its history).
     n_jobs : int or None
-        Threads: the forest's and, for the call, the native OpenMP / BLAS pools (threadpoolctl).
+        Threads of the native OpenMP / BLAS pools for the call (threadpoolctl).
         Default 1: bit-for-bit reproducible and immune to OpenMP oversubscription when dbt runs
         several models at once. None leaves the native pools alone.
+    tree_jobs : int
+        Threads that build the random forest's trees. The trees, and so every result, are the same
+        for any number (each tree's seed is drawn first; predictions are summed on one thread).
     previous_features : DataFrame or None
         Features of the same customers at an earlier cutoff, scored by the same final model.
     contact_features : DataFrame or None
@@ -500,10 +504,16 @@ def train_and_score(
         fitted = _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
                       threshold_rule=threshold_rule, target_recall=target_recall, candidates=tuple(candidates),
                       max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
-                      batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
-                      previous_cutoff=_previous_cutoff(previous_features),
+                      batch_size=batch_size, min_rows_per_class=min_rows_per_class,
+                      tree_jobs=_tree_jobs(tree_jobs), previous_cutoff=_previous_cutoff(previous_features),
                       contact_cutoffs=contact_cutoffs(contact_features))
         return _result(fitted, current, previous_features, contact_features)
+
+
+def _tree_jobs(tree_jobs: int) -> int:
+    if int(tree_jobs) != tree_jobs or tree_jobs < 1:
+        raise ValueError("tree_jobs must be a positive integer")
+    return int(tree_jobs)
 
 
 def _thread_limits(n_jobs: int | None):
@@ -636,7 +646,7 @@ class ChurnFit:
 def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *, random_state: int = 42,
         threshold_rule: str = "max_f1", target_recall: float = 0.7, candidates: Iterable[str] = CANDIDATE_MODELS,
         max_train_rows: int = 100_000, backtest_max_train_rows: int = 20_000, batch_size: int = 100_000,
-        min_rows_per_class: int = 20, n_jobs: int | None = 1, previous_cutoff=None,
+        min_rows_per_class: int = 20, n_jobs: int | None = 1, tree_jobs: int = 1, previous_cutoff=None,
         contact_cutoffs: Iterable = ()) -> ChurnFit:
     """The fitting half of :func:`train_and_score` (same arguments, without the customers to
     score; ``previous_cutoff``: the cutoff of the previous features, for their season offset;
@@ -647,12 +657,13 @@ def fit(training_snapshots: pd.DataFrame, as_of_date, horizon_days: int = 90, *,
         return _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
                     threshold_rule=threshold_rule, target_recall=target_recall, candidates=tuple(candidates),
                     max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
-                    batch_size=batch_size, min_rows_per_class=min_rows_per_class, n_jobs=n_jobs,
-                    previous_cutoff=previous_cutoff, contact_cutoffs=tuple(contact_cutoffs))
+                    batch_size=batch_size, min_rows_per_class=min_rows_per_class,
+                    tree_jobs=_tree_jobs(tree_jobs), previous_cutoff=previous_cutoff,
+                    contact_cutoffs=tuple(contact_cutoffs))
 
 
 def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshold_rule, target_recall, candidates,
-         max_train_rows, backtest_max_train_rows, batch_size, min_rows_per_class, n_jobs,
+         max_train_rows, backtest_max_train_rows, batch_size, min_rows_per_class, tree_jobs,
          previous_cutoff, contact_cutoffs) -> ChurnFit:
     as_of, horizon_days = to_day(as_of_date), int(horizon_days)
     _check_arguments(horizon_days, threshold_rule, target_recall, candidates)
@@ -660,7 +671,7 @@ def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshol
     _check_labels(labelled, as_of, horizon_days)
     split = out_of_time_split(labelled, as_of, horizon_days)
     _check_split_sizes(split.train, split.test, min_rows_per_class)
-    fit_args = dict(random_state=random_state, n_jobs=n_jobs, batch_size=batch_size)
+    fit_args = dict(random_state=random_state, tree_jobs=tree_jobs, batch_size=batch_size)
 
     train = sample(split.train, max_train_rows, random_state)
     chosen, candidate_scores = compare_candidates(train, split.test, candidates, **fit_args)

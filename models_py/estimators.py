@@ -24,7 +24,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from models_py.snapshots import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
-__all__ = ["CANDIDATE_MODELS", "DERIVED_FEATURES", "add_derived", "classifier", "outcome_classifier", "regressor"]
+__all__ = ["CANDIDATE_MODELS", "DERIVED_FEATURES", "TreeParallelForest", "add_derived", "classifier",
+           "outcome_classifier", "regressor"]
 
 CANDIDATE_MODELS: tuple[str, ...] = ("logistic_regression", "random_forest", "hist_gradient_boosting")
 DERIVED_FEATURES: tuple[str, ...] = ("recency_gap_ratio",)
@@ -33,6 +34,20 @@ DERIVED_FEATURES: tuple[str, ...] = ("recency_gap_ratio",)
 _LINEAR_FEATURES = ("return_rate", "q4_order_share", "r_score", "f_score", "m_score")
 # Each forest tree sees at most this many rows, so the forest's cost stays flat beyond it.
 _RF_MAX_ROWS_PER_TREE = 20_000
+
+
+class TreeParallelForest(RandomForestClassifier):
+    """A random forest whose trees are built on ``n_jobs`` threads (each tree's seed is drawn before
+    they start, so the trees are the same for any number) and whose predictions are always summed
+    on one thread, tree by tree in order: summed on several, the order of the additions, and so the
+    last bit of a probability, would change from run to run."""
+
+    def predict_proba(self, X):
+        jobs, self.n_jobs = self.n_jobs, 1
+        try:
+            return super().predict_proba(X)
+        finally:
+            self.n_jobs = jobs
 
 
 def _signed_log1p(x):
@@ -84,11 +99,12 @@ def _pipeline(model, linear_model: bool, numeric: Sequence[str]) -> Pipeline:
 
 def classifier(name: str, random_state: int, n_jobs: int | None, n_rows: int,
                numeric: Sequence[str] = NUMERIC_FEATURES) -> Pipeline:
-    """Unfitted pipeline of one churn candidate (``n_rows``: training rows, bounds the forest)."""
+    """Unfitted pipeline of one churn candidate (``n_rows``: training rows, bounds the forest;
+    ``n_jobs``: threads that build the forest's trees, the same model for any number)."""
     if name == "logistic_regression":
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=random_state)
     elif name == "random_forest":
-        model = RandomForestClassifier(
+        model = TreeParallelForest(
             n_estimators=100, max_depth=10, min_samples_leaf=25, max_features="sqrt",
             class_weight="balanced_subsample", max_samples=min(1.0, _RF_MAX_ROWS_PER_TREE / max(n_rows, 1)),
             n_jobs=n_jobs, random_state=random_state,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from models_py.churn import CANDIDATE_MODELS, train_and_score
+from models_py.estimators import TreeParallelForest
 from scipy.special import logit
 
 from models_py.snapshots import FEATURES
@@ -127,6 +128,35 @@ def test_deterministic_and_independent_of_row_order(learnable):
     pd.testing.assert_frame_equal(first.scores, again.scores)
     pd.testing.assert_frame_equal(first.metrics, again.metrics)
     assert first.threshold == again.threshold
+
+
+def test_the_results_are_the_same_for_any_number_of_tree_threads(learnable):
+    """The build passes its --threads as tree_jobs: the forest is built on that many threads, and
+    every table must be bit for bit what one thread gives."""
+    snapshots, current, first = learnable
+    again = train_and_score(snapshots, current, AS_OF, HORIZON, random_state=42, tree_jobs=2)
+    assert "random_forest" in set(first.metrics["model"])  # a forest was fitted (and compared)
+    for table in ("scores", "metrics", "feature_importance", "calibration", "backtest"):
+        pd.testing.assert_frame_equal(getattr(first, table), getattr(again, table), check_exact=True)
+    assert (first.model_name, first.threshold) == (again.model_name, again.threshold)
+    with pytest.raises(ValueError, match="tree_jobs must be a positive integer"):
+        train_and_score(snapshots, current, AS_OF, HORIZON, tree_jobs=0)
+
+
+def test_the_forest_sums_its_trees_in_order_on_one_thread():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 6))
+    y = (X[:, 0] + rng.normal(size=3000) > 0).astype(int)
+    forest = TreeParallelForest(n_estimators=40, min_samples_leaf=5, n_jobs=2, random_state=0).fit(X, y)
+    rows = forest._validate_X_predict(X)
+    expected = np.zeros((len(X), 2))
+    for tree in forest.estimators_:  # one tree after the other, as one thread adds them
+        expected += tree.predict_proba(rows, check_input=False)
+    expected /= len(forest.estimators_)
+    np.testing.assert_array_equal(forest.predict_proba(X), expected)
+    assert forest.n_jobs == 2  # the trees of the next fit are built on two threads again
+    single = TreeParallelForest(n_estimators=40, min_samples_leaf=5, n_jobs=1, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(single.predict_proba(X), expected)  # the same trees
 
 
 def test_previous_features_are_scored_by_the_same_final_model(learnable):

@@ -20,6 +20,7 @@ def model(dbt, session):
         dbt.ref("customer_features").df(),
         previous_features=dbt.ref("training_snapshots").filter("snapshot_index = 1").df(),
         contact_features=dbt.ref("int_customer_features_at_contact").df(),
+        tree_jobs=int(os.environ.get("RETENTION_DUCKDB_THREADS", "1")),  # the build's --threads
         **churn_arguments(params),
     )
     artifact = save_model("churn", result.scorer, name=result.model_name, features=FEATURES,
