@@ -1,4 +1,4 @@
-"""The column rules (not null, bounds, accepted values) are checked by one column_checks test per
+"""The column rules (not null, bounds, accepted values, row conditions) are checked by one column_checks test per
 model. Broken on purpose in a copy of a built warehouse, each rule must be counted exactly as
 pandas counts it, the refresh's `where` must keep the reused rows out, and the build's failure
 message must name the column, the rule and the number of rows."""
@@ -28,6 +28,8 @@ def _break(db: Path) -> None:
         con.execute(f"update features.customer_features set tenure_days = 0 where customer_id in {first.format(n=3, skip=0)}")
         con.execute(f"update features.customer_features set q4_order_share = 1.5 where customer_id in {first.format(n=2, skip=10)}")
         con.execute(f"update features.customer_features set monetary = null where customer_id in {first.format(n=1, skip=20)}")
+        con.execute("update features.customer_features set orders_30d = orders_90d + 1 "
+                    f"where customer_id in {first.format(n=2, skip=30)}")  # breaks orders_90d >= orders_30d
         scores = "(select customer_id from ml.churn_scores order by customer_id limit {n} offset {skip})"
         # the probability is strictly inside (0, 1): exactly 1.0 breaks it, 0.5 does not
         con.execute(f"update ml.churn_scores set churn_probability = 1.0 where customer_id in {scores.format(n=2, skip=0)}")
@@ -50,13 +52,15 @@ def _expected(db: Path) -> dict[tuple[str, str, str], int]:
         ("customer_features", "tenure_days", ">= 1"): int((features.tenure_days < 1).sum()),
         ("customer_features", "q4_order_share", "<= 1"): int((features.q4_order_share > 1).sum()),
         ("customer_features", "monetary", "not null"): int(features.monetary.isna().sum()),
+        ("customer_features", "orders_90d", "orders_90d >= orders_30d"): int(
+            (~(features.orders_90d >= features.orders_30d)).sum()),
         ("churn_scores", "churn_probability", "< 1"): int((p.notna() & (p >= 1)).sum()),
         ("churn_scores", "risk_band", "one of low, medium, high"): int(
             (scores.risk_band.notna() & ~scores.risk_band.isin(["low", "medium", "high"])).sum()),
         ("base_transaction_lines", "invalid_reason", None): int(
             (lines.invalid_reason.notna() & ~lines.invalid_reason.isin(allowed)).sum()),
     }
-    assert list(counts.values()) == [3, 2, 1, 2, 4, 1]  # the breakage took hold as meant
+    assert list(counts.values()) == [3, 2, 1, 2, 2, 4, 1]  # the breakage took hold as meant
     return counts
 
 

@@ -7,7 +7,7 @@ import yaml
 
 from helpers import REPO
 
-RULES = {"not_null", "min", "max", "inclusive", "values"}
+RULES = {"not_null", "min", "max", "inclusive", "values", "expression"}
 REPLACED = {"not_null", "accepted_range", "accepted_values"}
 
 

@@ -5,6 +5,8 @@
       not_null: true      no NULL
       min: X / max: Y     every non-NULL value in [X, Y]; with inclusive: false, in (X, Y)
       values: [a, b]      every non-NULL value is one of these (compared as text)
+      expression: "..."   a condition on the row's columns that must be true (NULL fails),
+                          e.g. "orders_90d >= orders_30d"
 
     Declared once on the model (`data_tests: [column_checks]`; a `where` config applies to every
     rule). Returns one row per broken rule, with the column, the rule and how many rows break it;
@@ -33,6 +35,9 @@
             {%- set listed = [] %}
             {%- for value in checks['values'] %}{% do listed.append("'" ~ (value | string | replace("'", "''")) ~ "'") %}{% endfor %}
             {%- do rules.append((name, 'one of ' ~ (checks['values'] | join(', ')), name ~ ' is not null and cast(' ~ name ~ ' as ' ~ dbt.type_string() ~ ') not in (' ~ (listed | join(', ')) ~ ')')) %}
+        {%- endif %}
+        {%- if checks.get('expression') is not none %}
+            {%- do rules.append((name, checks['expression'], 'not coalesce(' ~ checks['expression'] ~ ', false)')) %}
         {%- endif %}
     {%- endfor %}
     {%- if not rules %}
