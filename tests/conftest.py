@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ONLINE_RETAIL, build_warehouse
+from helpers import CANONICAL_HEADER, HAND_ROWS, ONLINE_RETAIL, build_warehouse, write_csv
 
 
 def pytest_collection_modifyitems(config, items):
@@ -25,13 +25,27 @@ def demo_transactions(tmp_path_factory) -> Path:
     return path
 
 
+# The session's shared builds. Tests only read them (read-only connections); a test that changes a
+# warehouse, rebuilds into it or serves it works on a copy (helpers.copy_warehouse, shutil.copy).
+
 @pytest.fixture(scope="session")
 def demo_db(demo_transactions, tmp_path_factory) -> Path:
+    """The demo data, built with the default options (models included; no docs, no report)."""
     return build_warehouse(demo_transactions, tmp_path_factory.mktemp("demo_wh"))
 
 
 @pytest.fixture(scope="session")
+def hand_shop_db(tmp_path_factory) -> Path:
+    """The hand-worked shop (helpers.HAND_ROWS as shop.csv), SQL layers only: two months of history
+    are too little to train on."""
+    folder = tmp_path_factory.mktemp("hand_shop")
+    source = write_csv(folder / "shop.csv", CANONICAL_HEADER, HAND_ROWS)
+    return build_warehouse(source, folder / "wh", "--skip-ml")
+
+
+@pytest.fixture(scope="session")
 def online_retail_db(tmp_path_factory) -> Path:
+    """The real Online Retail file, built with the default options (models included)."""
     if not ONLINE_RETAIL.exists():
         pytest.skip(f"{ONLINE_RETAIL} is absent (it ships in ../shared/data beside the repo, not in the repo)")
     return build_warehouse(ONLINE_RETAIL, tmp_path_factory.mktemp("online_retail_wh"))

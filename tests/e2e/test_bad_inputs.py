@@ -439,14 +439,13 @@ def test_degenerate_model_input_builds_with_skip_ml(tmp_path):
     assert rfm.customer_id.tolist() == ["100"] and rfm.frequency[0] == 15
 
 
-def test_overlapping_second_file_is_deduplicated_and_reported(tmp_path):
+def test_overlapping_second_file_is_deduplicated_and_reported(hand_shop_db, tmp_path):
     first = write_csv(tmp_path / "jan_feb.csv", CANONICAL_HEADER, HAND_ROWS[:6])
     second = write_csv(tmp_path / "feb_mar.csv", CANONICAL_HEADER, HAND_ROWS[3:])  # rows 4-6 again
-    combined = write_csv(tmp_path / "all.csv", CANONICAL_HEADER, HAND_ROWS)
     proc = run_build(first, tmp_path / "wh2", "--skip-ml", "--transactions", str(second))
     assert "overlap: 3 rows of feb_mar.csv repeat rows of jan_feb.csv" in proc.stdout
     two = tmp_path / "wh2" / "retention.duckdb"
-    one = build_warehouse(combined, tmp_path / "wh1", "--skip-ml")
+    one = hand_shop_db    # all of HAND_ROWS in one file, built with --skip-ml (tests/conftest.py)
     rejected = query(two, "select raw_row_id, source_file, rejection_reason from staging.stg_transactions_rejected "
                           "where rejection_reason = 'duplicate' order by 1")
     assert rejected.raw_row_id.tolist() == [7, 8, 9, 11]   # rows 4-6 of feb_mar.csv, and the old duplicate

@@ -53,12 +53,10 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def previous(tmp_path_factory):
-    """The warehouse every case starts from: the hand-worked shop (7 clean rows), SQL layers only."""
-    folder = tmp_path_factory.mktemp("faults")
-    source = write_csv(folder / "shop.csv", CANONICAL_HEADER, HAND_ROWS)
-    run_build(source, folder / "wh", "--skip-ml")
-    db = folder / "wh" / "retention.duckdb"
+def previous(hand_shop_db):
+    """The warehouse every case starts from: the hand-worked shop (7 clean rows), SQL layers only
+    (tests/conftest.py). Every case works on a copy of it (place_previous)."""
+    db = hand_shop_db
     found = answers(db)
     assert found["clean rows"] == 7
     return {"db": db, "answers": found, "digest": digest(db)}

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from helpers import build_warehouse, query
+from helpers import query
 from retention.outputs.report import render_report
 from retention.outputs.report.formatting import fmt_int, fmt_money, fmt_pct
 from retention.outputs.report.sections import simulate
@@ -32,8 +32,9 @@ SECTIONS = ("overview", "insights", "trend", "cohorts", "segments", "decisions",
 
 
 @pytest.fixture(scope="module")
-def built(demo_transactions, tmp_path_factory) -> Path:
-    return build_warehouse(demo_transactions, tmp_path_factory.mktemp("report_wh"))
+def built(demo_db) -> Path:
+    """The demo data built with the default options (tests/conftest.py); read only, fixture_db copies it."""
+    return demo_db
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,9 @@ from helpers import (
 )
 
 @pytest.fixture(scope="module")
-def hand_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hand")
-    source = write_csv(folder / "shop.csv", CANONICAL_HEADER, HAND_ROWS)
-    return build_warehouse(source, folder / "wh", "--skip-ml")  # two months: nothing to train on
+def hand_db(hand_shop_db):
+    """HAND_ROWS as shop.csv, built with --skip-ml (two months: nothing to train on): tests/conftest.py."""
+    return hand_shop_db
 
 
 def test_every_raw_row_is_clean_or_rejected_with_its_reason(hand_db):
@@ -122,7 +121,8 @@ def test_csv_and_parquet_of_the_same_data_build_the_same_tables(demo_transaction
     frame["InvoiceDate"] = frame["InvoiceDate"].dt.strftime("%Y-%m-%d %H:%M:%S")
     csv_path = tmp_path / "same.csv.gz"
     frame.to_csv(csv_path, index=False)
-    csv_db = build_warehouse(csv_path, tmp_path / "wh")
+    # the tables compared are SQL layers, which the models (--skip-ml skips them) only read
+    csv_db = build_warehouse(csv_path, tmp_path / "wh", "--skip-ml")
     for table in ["features.customer_rfm", "features.training_snapshots", "features.cohort_retention"]:
         a = query(demo_db, f"select * from {table} order by all")
         b = query(csv_db, f"select * from {table} order by all")
