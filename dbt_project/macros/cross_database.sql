@@ -143,6 +143,15 @@
 {%- endmacro %}
 
 
+{% macro exact_sum(expression) -%}
+    {#- A sum of doubles that does not depend on the order of the rows. DuckDB and Spark add a
+        double sum in whatever order their threads finish, so the last digits (1e-14 relative)
+        changed from build to build; here each term is rounded to 12 decimals and added as a
+        decimal, exactly, then turned back into a double. -#}
+    cast(sum(cast({{ expression }} as decimal(38, 12))) as double)
+{%- endmacro %}
+
+
 {% macro arg_max(value, key) -%}
     {#- The value of the row with the largest key among rows whose value is not null. -#}
     {{- return(adapter.dispatch('arg_max', 'retention')(value, key)) -}}

@@ -35,11 +35,11 @@ sums as (
     select
         members.target_key,
         count(*) as contacts,
-        sum(decisions.churn_probability) as sum_churn_probability,
-        sum(decisions.churn_probability * decisions.value_if_retained) as sum_churn_x_value,
-        sum(decisions.churn_probability * decisions.revenue_if_retained) as sum_churn_x_revenue,
-        sum(decisions.expected_order_value) as sum_eov,
-        sum(decisions.churn_probability * decisions.expected_order_value) as sum_churn_x_eov
+        {{ exact_sum('decisions.churn_probability') }} as sum_churn_probability,
+        {{ exact_sum('decisions.churn_probability * decisions.value_if_retained') }} as sum_churn_x_value,
+        {{ exact_sum('decisions.churn_probability * decisions.revenue_if_retained') }} as sum_churn_x_revenue,
+        {{ exact_sum('decisions.expected_order_value') }} as sum_eov,
+        {{ exact_sum('decisions.churn_probability * decisions.expected_order_value') }} as sum_churn_x_eov
     from members
     inner join decisions
         on members.customer_id = decisions.customer_id
