@@ -23,14 +23,10 @@
         {%- if checks.get('not_null') %}
             {%- do rules.append((name, 'not null', name ~ ' is null')) %}
         {%- endif %}
-        {%- if checks.get('min') is not none %}
-            {%- set op = '>' if strict else '>=' %}
-            {%- do rules.append((name, op ~ ' ' ~ checks['min'], name ~ ' is not null and not (' ~ name ~ ' ' ~ op ~ ' ' ~ checks['min'] ~ ')')) %}
-        {%- endif %}
-        {%- if checks.get('max') is not none %}
-            {%- set op = '<' if strict else '<=' %}
-            {%- do rules.append((name, op ~ ' ' ~ checks['max'], name ~ ' is not null and not (' ~ name ~ ' ' ~ op ~ ' ' ~ checks['max'] ~ ')')) %}
-        {%- endif %}
+        {%- for bound, strict_op, op in [('min', '>', '>='), ('max', '<', '<=')] if checks.get(bound) is not none %}
+            {%- set op = strict_op if strict else op %}
+            {%- do rules.append((name, op ~ ' ' ~ checks[bound], name ~ ' is not null and not (' ~ name ~ ' ' ~ op ~ ' ' ~ checks[bound] ~ ')')) %}
+        {%- endfor %}
         {%- if checks.get('values') is not none %}
             {%- set listed = [] %}
             {%- for value in checks['values'] %}{% do listed.append("'" ~ (value | string | replace("'", "''")) ~ "'") %}{% endfor %}
@@ -49,7 +45,6 @@ with broken as (
     {%- for column, rule, condition in rules %}
         sum(case when {{ condition }} then 1 else 0 end) as rule_{{ loop.index }}{{ ',' if not loop.last }}
     {%- endfor %}
-    {%- if not rules %} 0 as rule_1{% endif %}
     from {{ model }}
 )
 {%- for column, rule, condition in rules %}
@@ -57,7 +52,4 @@ select '{{ column | replace('"', '') }}' as column_name, '{{ rule | replace("'",
 from broken where rule_{{ loop.index }} > 0
 {{ 'union all' if not loop.last }}
 {%- endfor %}
-{%- if not rules %}
-select 'none' as column_name, 'none' as rule, rule_1 as failing_rows from broken where rule_1 > 0
-{%- endif %}
 {% endtest %}
