@@ -17,9 +17,15 @@ Entry point: :func:`train_and_score`. The steps, each a function below:
    a prior-shift correction from last year -- the logit shift that makes the model's mean
    prediction at the labelled cutoff nearest to ``cutoff - 365 days`` equal the rate observed
    there. It moves every probability in logit space, so it changes the level, never the ranking.
-   Retail seasons repeat, so it is applied whenever the scored cutoff has such a reference (one
-   at least 180 days into the data), unless the test cutoff has one too and the offset raised its
-   expected calibration error (ECE) by more than 0.01 there.
+   When that cutoff is too early in the data (under 180 days of history: every customer looks
+   new there, and the model's error says little), the level is *transferred* instead: the
+   model's level error at the latest cutoff labelled by the scored date (the anchor), plus last
+   year's change in the churn rate of recent buyers (an order in the last d days, d the horizon
+   or the history of the earlier date, if shorter) from the anchor's window to the scored one:
+   a difference in differences that needs only both windows a year back to be in the data.
+   Retail seasons repeat, so the offset is applied whenever the scored cutoff has either
+   reference, unless the test cutoff has one too and the offset raised its expected calibration
+   error (ECE) by more than 0.01 there.
 5. The threshold reaches ``target_recall`` (or maximises F1) on the calibrated test probabilities.
 6. The same recipe refitted on every labelled cutoff scores ``customer_features``; drivers in words
    (:mod:`models_py.drivers`).
@@ -38,6 +44,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import logit
 from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_curve, roc_auc_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -276,13 +283,12 @@ def compare_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: Sequ
     return chosen, scores
 
 
-def _same_window_last_year(labelled: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame | None:
-    """Labelled rows of the cutoff nearest to ``cutoff - 365 days`` (see the constants above), or
-    None when there is no such reference."""
+def _year_back(labelled: pd.DataFrame, cutoff: pd.Timestamp, min_history_days: int) -> pd.DataFrame | None:
+    """Labelled rows of the cutoff nearest to ``cutoff - 365 days`` (within the tolerance), at
+    least ``min_history_days`` after the first order in the data, or None."""
     target = cutoff - pd.Timedelta(days=365)
-    data_start = (labelled["cutoff_date"] - pd.to_timedelta(labelled["tenure_days"], unit="D")).min()
     cutoffs = pd.Series(labelled["cutoff_date"].unique())
-    cutoffs = cutoffs[cutoffs >= data_start + pd.Timedelta(days=_SEASON_MIN_HISTORY_DAYS)]
+    cutoffs = cutoffs[cutoffs >= _data_start(labelled) + pd.Timedelta(days=min_history_days)]
     distance = (cutoffs - target).abs()
     near = cutoffs[distance <= pd.Timedelta(days=_SEASON_TOLERANCE_DAYS)]
     if near.empty:
@@ -292,23 +298,95 @@ def _same_window_last_year(labelled: pd.DataFrame, cutoff: pd.Timestamp) -> pd.D
     return rows if rows["churned"].nunique() == 2 else None
 
 
-def _offset_for(model: ChurnModel, labelled: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[float, pd.DataFrame | None]:
-    reference = _same_window_last_year(labelled, cutoff)
+def _data_start(labelled: pd.DataFrame) -> pd.Timestamp:
+    """The first order in the data, as far as the snapshots show it."""
+    return (labelled["cutoff_date"] - pd.to_timedelta(labelled["tenure_days"], unit="D")).min()
+
+
+def _same_window_last_year(labelled: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+    """Labelled rows of the cutoff nearest to ``cutoff - 365 days`` (see the constants above), or
+    None when there is no such reference."""
+    return _year_back(labelled, cutoff, _SEASON_MIN_HISTORY_DAYS)
+
+
+@dataclass(frozen=True)
+class LevelReference:
+    """Where the level of a cutoff's probabilities comes from (see the module's step 4).
+
+    ``kind`` "season": ``last_year`` is the reference a year back, and the offset is the model's
+    level error there. ``kind`` "transfer": the offset is the model's level error at ``anchor``
+    (the latest cutoff labelled by the scored date) plus ``change``, last year's change in the
+    churn rate of recent buyers (an order in the last ``recent_days`` days) from the anchor's
+    window to the scored one, in logit space; ``last_year`` is the scored window a year back.
+    """
+
+    kind: str
+    last_year: pd.DataFrame
+    anchor: pd.DataFrame | None = None
+    change: float = 0.0
+    recent_days: int = 0
+    detail: str = ""
+
+
+def _recent_rate(rows: pd.DataFrame, recent_days: int) -> float | None:
+    recent = rows.loc[rows["recency_days"] <= recent_days, "churned"]
+    return float(recent.mean()) if recent.nunique() == 2 else None
+
+
+def _level_transfer(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> LevelReference | None:
+    """The transfer reference of ``cutoff`` (see :class:`LevelReference`), or None when a year
+    back of either window is not in the data."""
+    known = labelled.loc[labelled["cutoff_date"] <= cutoff - pd.Timedelta(days=horizon_days), "cutoff_date"]
+    if known.empty:
+        return None
+    anchor = labelled[labelled["cutoff_date"] == known.max()]
+    last_year, anchor_last_year = _year_back(labelled, cutoff, 0), _year_back(labelled, known.max(), 0)
+    if last_year is None or anchor_last_year is None or anchor["churned"].nunique() < 2:
+        return None
+    then = [pd.Timestamp(r["cutoff_date"].iloc[0]) for r in (anchor_last_year, last_year)]
+    # the same population at both dates: recent enough that the earlier date's history holds it
+    recent_days = int(min(horizon_days, (min(then) - _data_start(labelled)).days))
+    rates = [_recent_rate(r, recent_days) for r in (anchor_last_year, last_year)]
+    if recent_days < 1 or None in rates:
+        return None
+    change = float(logit(rates[1]) - logit(rates[0]))
+    detail = (f"the level at {pd.Timestamp(known.max()).date()} moved by {change:+.3f}, last year's change in "
+              f"the churn of customers with an order in the last {recent_days} days from {then[0].date()} "
+              f"({rates[0]:.3f}) to {then[1].date()} ({rates[1]:.3f})")
+    return LevelReference("transfer", last_year, anchor, change, recent_days, detail)
+
+
+def _level_reference(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> LevelReference | None:
+    """The season reference when there is one; else the level transfer; else None."""
+    season = _same_window_last_year(labelled, cutoff)
+    if season is not None:
+        when = pd.Timestamp(season["cutoff_date"].iloc[0]).date()
+        return LevelReference("season", season, detail=f"last year's level error at {when}")
+    return _level_transfer(labelled, cutoff, horizon_days)
+
+
+def _offset_for(model: ChurnModel, labelled: pd.DataFrame, cutoff: pd.Timestamp,
+                horizon_days: int) -> tuple[float, LevelReference | None]:
+    """The logit offset of ``cutoff``'s probabilities and its reference (0, None without one)."""
+    reference = _level_reference(labelled, cutoff, horizon_days)
     if reference is None:
         return 0.0, None
-    return season_offset(model.predict(reference[list(FEATURES)]), reference["churned"].to_numpy()), reference
+    rows = reference.last_year if reference.kind == "season" else reference.anchor
+    base = season_offset(model.predict(rows[list(FEATURES)]), rows["churned"].to_numpy())
+    return base + reference.change, reference
 
 
 def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labelled: pd.DataFrame,
-                       test_cutoff: pd.Timestamp, scored_cutoff: pd.Timestamp) -> tuple[str, bool, pd.DataFrame]:
+                       test_cutoff: pd.Timestamp, scored_cutoff: pd.Timestamp,
+                       horizon_days: int) -> tuple[str, bool, pd.DataFrame]:
     """(method, use season offset, table of every option on the test cutoff). The season offset
     is used when the scored cutoff has a reference, unless the test cutoff has one too and the
     offset raised its ECE by more than the tolerance."""
     X, y = test[list(FEATURES)], test["churned"].to_numpy()
-    seasonal_possible = _same_window_last_year(labelled, scored_cutoff) is not None
+    seasonal_possible = _level_reference(labelled, scored_cutoff, horizon_days) is not None
     rows = []
     for method, model in models.items():
-        offset, reference = _offset_for(model, labelled, test_cutoff)
+        offset, reference = _offset_for(model, labelled, test_cutoff, horizon_days)
         options = [(False, 0.0)] + ([(True, offset)] if reference is not None and seasonal_possible else [])
         for seasonal, value in options:
             p = model.with_offset(value).predict(X)
@@ -346,7 +424,7 @@ def backtest(labelled: pd.DataFrame, name: str, method: str, seasonal: bool, hor
         train = sample(history, max_train_rows, random_state)
         model = fit_calibrated(name, train, [method], random_state=random_state, tree_jobs=tree_jobs,
                                batch_size=batch_size, max_folds=2)[0][method]
-        offset = _offset_for(model, history, cutoff)[0] if seasonal else 0.0
+        offset = _offset_for(model, history, cutoff, horizon_days)[0] if seasonal else 0.0
         y, p = target["churned"].to_numpy(), model.with_offset(offset).predict(target[list(FEATURES)])
         rows.append({
             "cutoff_date": cutoff, "train_cutoffs": int(train["cutoff_date"].nunique()), "train_rows": len(train),
@@ -676,9 +754,10 @@ def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshol
     train = sample(split.train, max_train_rows, random_state)
     chosen, candidate_scores = compare_candidates(train, split.test, candidates, **fit_args)
     evaluated, folds = fit_calibrated(chosen, train, CALIBRATORS, **fit_args)
-    method, seasonal, options = choose_calibration(evaluated, split.test, labelled, split.test_cutoff, as_of)
+    method, seasonal, options = choose_calibration(evaluated, split.test, labelled, split.test_cutoff, as_of,
+                                                   horizon_days)
     test_model = evaluated[method].with_offset(
-        _offset_for(evaluated[method], labelled, split.test_cutoff)[0] if seasonal else 0.0)
+        _offset_for(evaluated[method], labelled, split.test_cutoff, horizon_days)[0] if seasonal else 0.0)
     y_test, p_test = split.test["churned"].to_numpy(), test_model.predict(split.test[list(FEATURES)])
     threshold, rule_text = _choose_threshold(y_test, p_test, threshold_rule, target_recall)
     importance = _permutation_importance(test_model, sample(split.test, _IMPORTANCE_MAX_ROWS, random_state),
@@ -689,15 +768,16 @@ def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshol
 
     final_data = sample(labelled, max_train_rows, random_state)
     final = fit_calibrated(chosen, final_data, [method], **fit_args)[0][method]
-    offset, reference = _offset_for(final, labelled, as_of)
+    offset, reference = _offset_for(final, labelled, as_of, horizon_days)
     offset = offset if seasonal else 0.0
     final = final.with_offset(offset)
     scorer = ChurnScorer.from_training(final, final_data, threshold)
     unshifted = final.with_offset(0.0)
     previous_offset = final.offset
     if seasonal and previous_cutoff is not None:
-        previous_offset = _offset_for(unshifted, labelled, to_day(previous_cutoff))[0]
-    contact_offsets = {pd.Timestamp(c): (_offset_for(unshifted, labelled, pd.Timestamp(c))[0] if seasonal else 0.0)
+        previous_offset = _offset_for(unshifted, labelled, to_day(previous_cutoff), horizon_days)[0]
+    contact_offsets = {pd.Timestamp(c): (_offset_for(unshifted, labelled, pd.Timestamp(c), horizon_days)[0]
+                                         if seasonal else 0.0)
                        for c in contact_cutoffs}
     history = backtest(labelled, chosen, method, seasonal, horizon_days, max_train_rows=backtest_max_train_rows,
                        min_rows_per_class=min_rows_per_class, **fit_args)
@@ -886,16 +966,18 @@ def _option_rows(options: pd.DataFrame) -> list[tuple]:
     return rows
 
 
-def _scored_rows(model: ChurnModel, reference, offset: float) -> list[tuple]:
+def _scored_rows(model: ChurnModel, reference: LevelReference | None, offset: float) -> list[tuple]:
     """The ``scored`` rows that the fit decides (``expected_churn_rate`` comes with the scores)."""
-    rows = [("scored", "season_offset", offset, "logit shift applied to every score (0: none)")]
+    how = "0: none" if reference is None or offset == 0 else f"{reference.kind}: {reference.detail}"
+    rows = [("scored", "season_offset", offset, f"logit shift applied to every score ({how})")]
     if reference is None:
         rows += [("scored", "last_year_observed_rate", np.nan, "no labelled cutoff a year before as_of_date"),
                  ("scored", "last_year_predicted_rate", np.nan, "no labelled cutoff a year before as_of_date")]
     else:
-        when = pd.Timestamp(reference["cutoff_date"].iloc[0]).date().isoformat()
-        predicted = model.with_offset(0.0).predict(reference[list(FEATURES)])
-        rows += [("scored", "last_year_observed_rate", float(reference["churned"].mean()), when),
+        last_year = reference.last_year
+        when = pd.Timestamp(last_year["cutoff_date"].iloc[0]).date().isoformat()
+        predicted = model.with_offset(0.0).predict(last_year[list(FEATURES)])
+        rows += [("scored", "last_year_observed_rate", float(last_year["churned"].mean()), when),
                  ("scored", "last_year_predicted_rate", float(predicted.mean()), when)]
     return rows
 

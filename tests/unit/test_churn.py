@@ -303,3 +303,61 @@ def test_the_season_reference_is_a_year_back_within_20_days_and_not_in_the_first
     assert _same_window_last_year(frame(["2010-11-15", "2011-06-01"]), scored) is None   # 390 days: too far
     # a year back is only 105 days into the data: every customer was new then
     assert _same_window_last_year(frame(["2010-12-10"], start="2010-08-27"), scored) is None
+
+
+def _transfer_frame(simulated: pd.DataFrame, start: str = "2010-01-01") -> pd.DataFrame:
+    """Labelled rows at four cutoffs, worked by hand: A0 = 2010-01-15 (14 days into the data) and
+    S0 = 2010-04-15 a year before the anchor A = 2011-01-10 and the scored date S = 2011-04-10.
+    Feature values come from the simulated shop; dates, recency and labels are set here."""
+    def block(cutoff, recency, churned):
+        rows = simulated.iloc[:len(churned)].copy()
+        rows["cutoff_date"] = pd.Timestamp(cutoff)
+        rows["tenure_days"] = float((pd.Timestamp(cutoff) - pd.Timestamp(start)).days)
+        rows["recency_days"] = np.asarray(recency, dtype=float)
+        rows["churned"] = np.asarray(churned, dtype=int)
+        return rows
+
+    a0 = block("2010-01-15", [3] * 20 + [14] * 20, [1] * 5 + [0] * 15 + [1] * 5 + [0] * 15)      # 10 / 40 churn
+    s0 = block("2010-04-15", [10] * 40 + [50] * 40, [1] * 20 + [0] * 20 + [1] * 36 + [0] * 4)  # recent: 20 / 40
+    anchor = block("2011-01-10", [20] * 60, [1] * 40 + [0] * 20)
+    return pd.concat([a0, s0, anchor], ignore_index=True)
+
+
+def test_the_level_transfer_is_last_years_change_among_recent_buyers_added_to_the_anchors_error(learnable):
+    """A year before the scored date is only 104 days into the data, so there is no season
+    reference; the level is transferred from the anchor (the latest cutoff labelled by the scored
+    date) by last year's change in the churn of customers with an order in the last 14 days
+    (A0's history): 10/40 at A0, 20/40 at S0 (the 40 older buyers at S0 are not counted)."""
+    from models_py.churn import _level_reference, _offset_for, _same_window_last_year
+
+    snapshots, _, result = learnable
+    labelled = _transfer_frame(snapshots)
+    scored = pd.Timestamp("2011-04-10")
+    assert _same_window_last_year(labelled, scored) is None
+    reference = _level_reference(labelled, scored, 90)
+    assert reference.kind == "transfer" and reference.recent_days == 14
+    assert set(reference.anchor["cutoff_date"]) == {pd.Timestamp("2011-01-10")}
+    assert set(reference.last_year["cutoff_date"]) == {pd.Timestamp("2010-04-15")}
+    assert reference.change == pytest.approx(np.log(0.5 / 0.5) - np.log(0.25 / 0.75))
+    model = result.model.with_offset(0.0)
+    offset, _ = _offset_for(model, labelled, scored, 90)
+    # without the change, the offset brings the model's mean at the anchor to what happened there
+    anchor = reference.anchor
+    assert model.with_offset(offset - reference.change).predict(anchor[list(FEATURES)]).mean() == pytest.approx(
+        40 / 60, abs=1e-6)
+    # the anchor must be labelled by the scored date: 2011-01-10 + 90 days > 2011-04-09
+    assert _level_reference(labelled, pd.Timestamp("2011-04-09"), 90) is None
+    # no transfer when the anchor's window a year back is not in the data
+    without_a0 = labelled[labelled["cutoff_date"] != pd.Timestamp("2010-01-15")]
+    assert _level_reference(without_a0, scored, 90) is None
+
+
+def test_the_season_reference_comes_before_the_level_transfer(learnable):
+    """With 180 days of history a year back, the season reference is used, not the transfer."""
+    from models_py.churn import _level_reference
+
+    snapshots, _, _ = learnable
+    labelled = _transfer_frame(snapshots, start="2009-10-01")     # S0 is now 196 days into the data
+    reference = _level_reference(labelled, pd.Timestamp("2011-04-10"), 90)
+    assert reference.kind == "season" and reference.change == 0
+    assert set(reference.last_year["cutoff_date"]) == {pd.Timestamp("2010-04-15")}

@@ -31,8 +31,9 @@ def _by_model(metrics: list[dict]) -> dict[str, dict[str, dict]]:
     return out
 
 
-def _trust_text(values: dict, scored: dict) -> str | None:
-    """How far to trust the level of the probabilities, not just their ranking, in words."""
+def _trust_text(values: dict, scored: dict, offset_detail: str | None = None) -> str | None:
+    """How far to trust the level of the probabilities, not just their ranking, in words
+    (``offset_detail``: the detail of the scored season_offset row, which says its kind)."""
     if values.get("mean_predicted") is None or values.get("base_rate") is None:
         return None
     gap = num(values["mean_predicted"]) - num(values["base_rate"])
@@ -51,9 +52,13 @@ def _trust_text(values: dict, scored: dict) -> str | None:
     expected, last_year = scored.get("expected_churn_rate"), scored.get("last_year_observed_rate")
     if expected is not None and last_year is not None:
         offset = num(scored.get("season_offset"))
-        text += (f" Now it expects {fmt_pct(expected)} to churn; in the same window last year "
-                 f"{fmt_pct(last_year)} did" + (f" (the season offset of {offset:+.2f} in log-odds is applied)."
-                                                 if offset else "."))
+        text += f" Now it expects {fmt_pct(expected)} to churn; in the same window last year {fmt_pct(last_year)} did"
+        if offset and "(transfer:" in str(offset_detail or ""):
+            text += (", too early in the data to calibrate against, so the level is carried from the latest "
+                     "labelled window by last year's change between the two windows among recent buyers "
+                     f"(an offset of {offset:+.2f} in log-odds).")
+        else:
+            text += f" (the season offset of {offset:+.2f} in log-odds is applied)." if offset else "."
     elif expected is not None:
         text += (f" Now it expects {fmt_pct(expected)} to churn; there is no labelled window a year back to "
                  "check the season against.")
@@ -86,7 +91,8 @@ def model_card(metrics: list[dict] | None, kpis: dict) -> dict | None:
     return {
         "name": chosen, "block": block, "calibrated": block != chosen,
         "calibration_method": details.get("calibration_method"), "threshold_rule": details.get("threshold"),
-        "values": values, "scored": scored, "trust": _trust_text(values, scored),
+        "values": values, "scored": scored,
+        "trust": _trust_text(values, scored, by_model.get("scored", {}).get("season_offset", {}).get("detail")),
         "split": {
             "test_cutoff": split.get("test_cutoff", {}).get("detail"),
             "train_cutoff_min": split.get("train_cutoff_min", {}).get("detail"),
