@@ -344,6 +344,8 @@ def _level_transfer(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: 
     if last_year is None or anchor_last_year is None or anchor["churned"].nunique() < 2:
         return None
     then = [pd.Timestamp(r["cutoff_date"].iloc[0]) for r in (anchor_last_year, last_year)]
+    if then[0] == then[1]:  # a short horizon: one cutoff a year back stands for both windows, no change to read
+        return None
     # the same population at both dates: recent enough that the earlier date's history holds it
     recent_days = int(min(horizon_days, (min(then) - _data_start(labelled)).days))
     rates = [_recent_rate(r, recent_days) for r in (anchor_last_year, last_year)]
