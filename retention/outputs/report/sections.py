@@ -46,6 +46,10 @@ def _trust_text(values: dict, scored: dict, offset_detail: str | None = None) ->
     elif abs(gap) <= 0.04:
         text += (" The overall level holds, so totals over many customers can be trusted; single probabilities "
                  "less so: some deciles are over- and others underestimated.")
+    elif num(scored.get("season_offset")) and not num(values.get("season_offset")):
+        text += (" That is the level before any correction, as the test cutoff had no year-earlier window to "
+                 "correct it with. Today's probabilities carry a correction, an estimate no labelled window could "
+                 "check: trust the ranking as tested, the level as estimated.")
     else:
         text += (f" Trust the ranking (who is riskier) more than the level: totals that multiply the probabilities "
                  f"{'over' if gap > 0 else 'under'}state churn by about {fmt_pct(abs(gap))}.")
