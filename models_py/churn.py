@@ -283,12 +283,13 @@ def compare_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: Sequ
     return chosen, scores
 
 
-def _year_back(labelled: pd.DataFrame, cutoff: pd.Timestamp, min_history_days: int) -> pd.DataFrame | None:
+def _year_back(labelled: pd.DataFrame, cutoff: pd.Timestamp, min_history_days: int,
+               data_start: pd.Timestamp) -> pd.DataFrame | None:
     """Labelled rows of the cutoff nearest to ``cutoff - 365 days`` (within the tolerance), at
-    least ``min_history_days`` after the first order in the data, or None."""
+    least ``min_history_days`` after ``data_start`` (the first order in the data), or None."""
     target = cutoff - pd.Timedelta(days=365)
     cutoffs = pd.Series(labelled["cutoff_date"].unique())
-    cutoffs = cutoffs[cutoffs >= _data_start(labelled) + pd.Timedelta(days=min_history_days)]
+    cutoffs = cutoffs[cutoffs >= data_start + pd.Timedelta(days=min_history_days)]
     distance = (cutoffs - target).abs()
     near = cutoffs[distance <= pd.Timedelta(days=_SEASON_TOLERANCE_DAYS)]
     if near.empty:
@@ -303,10 +304,12 @@ def _data_start(labelled: pd.DataFrame) -> pd.Timestamp:
     return (labelled["cutoff_date"] - pd.to_timedelta(labelled["tenure_days"], unit="D")).min()
 
 
-def _same_window_last_year(labelled: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+def _same_window_last_year(labelled: pd.DataFrame, cutoff: pd.Timestamp,
+                           data_start: pd.Timestamp | None = None) -> pd.DataFrame | None:
     """Labelled rows of the cutoff nearest to ``cutoff - 365 days`` (see the constants above), or
-    None when there is no such reference."""
-    return _year_back(labelled, cutoff, _SEASON_MIN_HISTORY_DAYS)
+    None when there is no such reference (``data_start``: :func:`_data_start`, when known)."""
+    start = _data_start(labelled) if data_start is None else data_start
+    return _year_back(labelled, cutoff, _SEASON_MIN_HISTORY_DAYS, start)
 
 
 @dataclass(frozen=True)
@@ -333,26 +336,30 @@ def _recent_rate(rows: pd.DataFrame, recent_days: int) -> float | None:
     return float(recent.mean()) if recent.nunique() == 2 else None
 
 
-def _level_transfer(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> LevelReference | None:
+def _level_transfer(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int,
+                    data_start: pd.Timestamp) -> LevelReference | None:
     """The transfer reference of ``cutoff`` (see :class:`LevelReference`), or None when a year
     back of either window is not in the data."""
     known = labelled.loc[labelled["cutoff_date"] <= cutoff - pd.Timedelta(days=horizon_days), "cutoff_date"]
     if known.empty:
         return None
-    anchor = labelled[labelled["cutoff_date"] == known.max()]
-    last_year, anchor_last_year = _year_back(labelled, cutoff, 0), _year_back(labelled, known.max(), 0)
+    anchor_date = known.max()
+    anchor = labelled[labelled["cutoff_date"] == anchor_date]
+    last_year, anchor_last_year = (_year_back(labelled, c, 0, data_start) for c in (cutoff, anchor_date))
     if last_year is None or anchor_last_year is None or anchor["churned"].nunique() < 2:
         return None
     then = [pd.Timestamp(r["cutoff_date"].iloc[0]) for r in (anchor_last_year, last_year)]
     if then[0] == then[1]:  # a short horizon: one cutoff a year back stands for both windows, no change to read
         return None
     # the same population at both dates: recent enough that the earlier date's history holds it
-    recent_days = int(min(horizon_days, (min(then) - _data_start(labelled)).days))
+    recent_days = int(min(horizon_days, (min(then) - data_start).days))
+    if recent_days < 1:
+        return None
     rates = [_recent_rate(r, recent_days) for r in (anchor_last_year, last_year)]
-    if recent_days < 1 or None in rates:
+    if None in rates:
         return None
     change = float(logit(rates[1]) - logit(rates[0]))
-    detail = (f"the level at {pd.Timestamp(known.max()).date()} moved by {change:+.3f}, last year's change in "
+    detail = (f"the level at {pd.Timestamp(anchor_date).date()} moved by {change:+.3f}, last year's change in "
               f"the churn of customers with an order in the last {recent_days} days from {then[0].date()} "
               f"({rates[0]:.3f}) to {then[1].date()} ({rates[1]:.3f})")
     return LevelReference("transfer", last_year, anchor, change, recent_days, detail)
@@ -360,22 +367,28 @@ def _level_transfer(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: 
 
 def _level_reference(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> LevelReference | None:
     """The season reference when there is one; else the level transfer; else None."""
-    season = _same_window_last_year(labelled, cutoff)
+    data_start = _data_start(labelled)
+    season = _same_window_last_year(labelled, cutoff, data_start)
     if season is not None:
         when = pd.Timestamp(season["cutoff_date"].iloc[0]).date()
         return LevelReference("season", season, detail=f"last year's level error at {when}")
-    return _level_transfer(labelled, cutoff, horizon_days)
+    return _level_transfer(labelled, cutoff, horizon_days, data_start)
+
+
+def _offset_from(model: ChurnModel, reference: LevelReference | None) -> float:
+    """The logit offset a reference gives this model's probabilities (0 without one)."""
+    if reference is None:
+        return 0.0
+    rows = reference.last_year if reference.kind == "season" else reference.anchor
+    base = season_offset(model.predict(rows[list(FEATURES)]), rows["churned"].to_numpy())
+    return base + reference.change
 
 
 def _offset_for(model: ChurnModel, labelled: pd.DataFrame, cutoff: pd.Timestamp,
                 horizon_days: int) -> tuple[float, LevelReference | None]:
     """The logit offset of ``cutoff``'s probabilities and its reference (0, None without one)."""
     reference = _level_reference(labelled, cutoff, horizon_days)
-    if reference is None:
-        return 0.0, None
-    rows = reference.last_year if reference.kind == "season" else reference.anchor
-    base = season_offset(model.predict(rows[list(FEATURES)]), rows["churned"].to_numpy())
-    return base + reference.change, reference
+    return _offset_from(model, reference), reference
 
 
 def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labelled: pd.DataFrame,
@@ -386,9 +399,10 @@ def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labell
     offset raised its ECE by more than the tolerance."""
     X, y = test[list(FEATURES)], test["churned"].to_numpy()
     seasonal_possible = _level_reference(labelled, scored_cutoff, horizon_days) is not None
+    reference = _level_reference(labelled, test_cutoff, horizon_days)  # the same for every calibrator
     rows = []
     for method, model in models.items():
-        offset, reference = _offset_for(model, labelled, test_cutoff, horizon_days)
+        offset = _offset_from(model, reference)
         options = [(False, 0.0)] + ([(True, offset)] if reference is not None and seasonal_possible else [])
         for seasonal, value in options:
             p = model.with_offset(value).predict(X)
