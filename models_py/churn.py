@@ -63,6 +63,7 @@ from models_py.calibration import (
 from models_py.artifacts import date_values
 from models_py.drivers import top_drivers
 from models_py.estimators import CANDIDATE_MODELS, classifier
+from models_py.parallel import thread_map
 from models_py.snapshots import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -123,14 +124,16 @@ class ChurnModel:
     offset: float = 0.0
     batch_size: int = 100_000
 
-    def raw(self, X: pd.DataFrame) -> np.ndarray:
+    def raw(self, X: pd.DataFrame, jobs: int = 1) -> np.ndarray:
+        """The pipeline's probabilities, ``batch_size`` rows per call, the batches on ``jobs``
+        threads (a row's probability depends on that row alone)."""
         if len(X) == 0:
             return np.empty(0)
-        return np.concatenate([self.pipeline.predict_proba(X.iloc[i : i + self.batch_size])[:, 1]
-                               for i in range(0, len(X), self.batch_size)])
+        return np.concatenate(thread_map(lambda i: self.pipeline.predict_proba(X.iloc[i : i + self.batch_size])[:, 1],
+                                         range(0, len(X), self.batch_size), jobs))
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return shift(self.calibrator.apply(self.raw(X)), self.offset) if len(X) else np.empty(0)
+    def predict(self, X: pd.DataFrame, jobs: int = 1) -> np.ndarray:
+        return shift(self.calibrator.apply(self.raw(X, jobs)), self.offset) if len(X) else np.empty(0)
 
     def with_offset(self, offset: float) -> "ChurnModel":
         return ChurnModel(self.name, self.pipeline, self.calibrator, offset, self.batch_size)
@@ -256,14 +259,22 @@ def _group_folds(cutoffs: pd.Series, y: np.ndarray, random_state: int, max_folds
 def fit_calibrated(name: str, data: pd.DataFrame, methods: Sequence[str], *, random_state: int,
                    tree_jobs: int, batch_size: int, max_folds: int = 3) -> tuple[dict[str, ChurnModel], str]:
     """{method: ChurnModel} sharing one pipeline fitted on all ``data``, each calibrator fitted on
-    the out-of-fold scores of whole-cutoff folds; and how the folds were made."""
+    the out-of-fold scores of whole-cutoff folds; and how the folds were made. The folds and the
+    whole fit are fitted side by side on ``tree_jobs`` threads."""
     X, y = data[list(FEATURES)], data["churned"].to_numpy()
     splits, how = _group_folds(data["cutoff_date"], y, random_state, max_folds)
-    out_of_fold = np.empty(len(data))
-    for train_idx, test_idx in splits:
+
+    def fit_part(split):
+        if split is None:
+            return classifier(name, random_state, tree_jobs, len(data)).fit(X, y)
+        train_idx, test_idx = split
         fold = classifier(name, random_state, tree_jobs, len(train_idx)).fit(X.iloc[train_idx], y[train_idx])
-        out_of_fold[test_idx] = fold.predict_proba(X.iloc[test_idx])[:, 1]
-    pipeline = classifier(name, random_state, tree_jobs, len(data)).fit(X, y)
+        return fold.predict_proba(X.iloc[test_idx])[:, 1]
+
+    *fold_scores, pipeline = thread_map(fit_part, [*splits, None], tree_jobs)
+    out_of_fold = np.empty(len(data))
+    for (_, test_idx), scores in zip(splits, fold_scores):
+        out_of_fold[test_idx] = scores
     models = {m: ChurnModel(name, pipeline, fit_calibrator(m, out_of_fold, y), 0.0, batch_size) for m in methods}
     return models, how
 
@@ -271,14 +282,16 @@ def fit_calibrated(name: str, data: pd.DataFrame, methods: Sequence[str], *, ran
 def compare_candidates(train: pd.DataFrame, test: pd.DataFrame, candidates: Sequence[str], *,
                        random_state: int, tree_jobs: int, batch_size: int) -> tuple[str, dict]:
     """The candidate with the best out-of-time PR-AUC (earlier in ``candidates`` on ties) and every
-    candidate's uncalibrated test metrics."""
+    candidate's uncalibrated test metrics (the candidates fitted side by side on ``tree_jobs`` threads)."""
     X_train, y_train = train[list(FEATURES)], train["churned"].to_numpy()
     X_test, y_test = test[list(FEATURES)], test["churned"].to_numpy()
-    scores = {}
-    for name in candidates:
+
+    def evaluate(name):
         pipeline = classifier(name, random_state, tree_jobs, len(train)).fit(X_train, y_train)
         p = ChurnModel(name, pipeline, Calibrator("sigmoid", (1.0, 0.0)), 0.0, batch_size).raw(X_test)
-        scores[name] = _ranking_metrics(y_test, p)
+        return _ranking_metrics(y_test, p)
+
+    scores = dict(zip(candidates, thread_map(evaluate, candidates, tree_jobs)))
     chosen = max(candidates, key=lambda n: (scores[n]["pr_auc"], -list(candidates).index(n)))
     return chosen, scores
 
@@ -428,26 +441,29 @@ def backtest(labelled: pd.DataFrame, name: str, method: str, seasonal: bool, hor
              max_train_rows: int, min_rows_per_class: int, random_state: int, tree_jobs: int,
              batch_size: int) -> pd.DataFrame:
     """What the recipe, trained only on cutoffs whose labels were known by then, predicted at each
-    labelled cutoff, against what happened (see :class:`ChurnResult`)."""
+    labelled cutoff, against what happened (see :class:`ChurnResult`). The cutoffs are fitted side
+    by side on ``tree_jobs`` threads."""
     horizon = pd.Timedelta(days=horizon_days)
-    rows = []
-    for cutoff in sorted(labelled["cutoff_date"].unique())[-_BACKTEST_MAX_CUTOFFS:]:
-        cutoff = pd.Timestamp(cutoff)
+
+    def predict_cutoff(cutoff):
         history = labelled[labelled["cutoff_date"] <= cutoff - horizon]
         target = labelled[labelled["cutoff_date"] == cutoff]
         if min(_class_counts(history) + _class_counts(target)) < min_rows_per_class:
-            continue
+            return None
         train = sample(history, max_train_rows, random_state)
         model = fit_calibrated(name, train, [method], random_state=random_state, tree_jobs=tree_jobs,
                                batch_size=batch_size, max_folds=2)[0][method]
         offset = _offset_for(model, history, cutoff, horizon_days)[0] if seasonal else 0.0
         y, p = target["churned"].to_numpy(), model.with_offset(offset).predict(target[list(FEATURES)])
-        rows.append({
+        return {
             "cutoff_date": cutoff, "train_cutoffs": int(train["cutoff_date"].nunique()), "train_rows": len(train),
             "customers": len(target), "mean_predicted": float(p.mean()), "observed_rate": float(y.mean()),
             "roc_auc": float(roc_auc_score(y, p)), "brier": float(brier_score_loss(y, p)),
             "ece": expected_calibration_error(y, p), "season_offset": offset,
-        })
+        }
+
+    cutoffs = [pd.Timestamp(c) for c in sorted(labelled["cutoff_date"].unique())[-_BACKTEST_MAX_CUTOFFS:]]
+    rows = [row for row in thread_map(predict_cutoff, cutoffs, tree_jobs) if row is not None]
     columns = ["cutoff_date", "train_cutoffs", "train_rows", "customers", "mean_predicted", "observed_rate",
                "roc_auc", "brier", "ece", "season_offset"]
     table = pd.DataFrame(rows, columns=columns)
@@ -491,20 +507,23 @@ def _calibration_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     return table.astype({"decile": "int64", "customers": "int64"})
 
 
-def _permutation_importance(model: ChurnModel, rows: pd.DataFrame, random_state: int) -> pd.DataFrame:
-    """Mean drop in PR-AUC when one column is shuffled (5 repeats, fixed seed)."""
+def _permutation_importance(model: ChurnModel, rows: pd.DataFrame, random_state: int, jobs: int = 1) -> pd.DataFrame:
+    """Mean drop in PR-AUC when one column is shuffled (5 repeats, fixed seed; the shuffles are
+    drawn in order, then scored on ``jobs`` threads)."""
     rng = np.random.RandomState(random_state)
     X, y = rows[list(FEATURES)].reset_index(drop=True), rows["churned"].to_numpy()
     base = average_precision_score(y, model.predict(X))
-    means, stds = [], []
-    for column in FEATURES:
-        drops = []
-        for _ in range(_IMPORTANCE_REPEATS):
-            shuffled = X.copy()
-            shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
-            drops.append(base - average_precision_score(y, model.predict(shuffled)))
-        means.append(float(np.mean(drops)))
-        stds.append(float(np.std(drops)))
+    shuffles = [(column, rng.permutation(len(X))) for column in FEATURES for _ in range(_IMPORTANCE_REPEATS)]
+
+    def drop(shuffle):
+        column, order = shuffle
+        shuffled = X.copy()
+        shuffled[column] = X[column].to_numpy()[order]
+        return base - average_precision_score(y, model.predict(shuffled))
+
+    drops = np.reshape(thread_map(drop, shuffles, jobs), (len(FEATURES), _IMPORTANCE_REPEATS))
+    means = [float(np.mean(d)) for d in drops]
+    stds = [float(np.std(d)) for d in drops]
     table = pd.DataFrame({"feature": list(FEATURES), "importance": means, "importance_std": stds})
     table = table.sort_values(["importance", "feature"], ascending=[False, True], kind="mergesort")
     table["rank"] = np.arange(1, len(table) + 1, dtype="int64")
@@ -579,8 +598,12 @@ def train_and_score(
         Default 1: bit-for-bit reproducible and immune to OpenMP oversubscription when dbt runs
         several models at once. None leaves the native pools alone.
     tree_jobs : int
-        Threads that build the random forest's trees. The trees, and so every result, are the same
-        for any number (each tree's seed is drawn first; predictions are summed on one thread).
+        Threads for the step's independent pieces: the random forest's trees, the candidates, the
+        calibration folds, the backtest's cutoffs, the permutation shuffles, the scoring batches and
+        the drivers' occlusions (:func:`models_py.parallel.thread_map`). Every result is the same
+        to the last bit for any number (each tree's seed is drawn first and the forest's
+        predictions are summed on one thread; each other piece runs whole on one thread, under
+        the caller's OpenMP limit).
     previous_features : DataFrame or None
         Features of the same customers at an earlier cutoff, scored by the same final model.
     contact_features : DataFrame or None
@@ -601,7 +624,7 @@ def train_and_score(
                       batch_size=batch_size, min_rows_per_class=min_rows_per_class,
                       tree_jobs=_tree_jobs(tree_jobs), previous_cutoff=_previous_cutoff(previous_features),
                       contact_cutoffs=contact_cutoffs(contact_features))
-        return _result(fitted, current, previous_features, contact_features)
+        return _result(fitted, current, previous_features, contact_features, _tree_jobs(tree_jobs))
 
 
 def _tree_jobs(tree_jobs: int) -> int:
@@ -665,9 +688,10 @@ def _check_split_sizes(train: pd.DataFrame, test: pd.DataFrame, min_rows_per_cla
             )
 
 
-def _result(fitted: "ChurnFit", current: pd.DataFrame, previous_features, contact_features) -> ChurnResult:
+def _result(fitted: "ChurnFit", current: pd.DataFrame, previous_features, contact_features,
+            jobs: int = 1) -> ChurnResult:
     """A fit's scores of the current, previous and contact-day customers, with its tables."""
-    scores = fitted.scorer.score(current)
+    scores = fitted.scorer.score(current, jobs)
     previous_scores = None if previous_features is None else score_previous(fitted, previous_features)
     contact_scores = None if contact_features is None else score_at_contact(fitted, contact_features)
     return ChurnResult(
@@ -777,7 +801,7 @@ def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshol
     y_test, p_test = split.test["churned"].to_numpy(), test_model.predict(split.test[list(FEATURES)])
     threshold, rule_text = _choose_threshold(y_test, p_test, threshold_rule, target_recall)
     importance = _permutation_importance(test_model, sample(split.test, _IMPORTANCE_MAX_ROWS, random_state),
-                                         random_state)
+                                         random_state, tree_jobs)
     importance["method"] = (f"permutation: mean drop in PR-AUC of calibrated {chosen} on the out-of-time test "
                             f"cutoff {split.test_cutoff.date()}, {_IMPORTANCE_REPEATS} repeats, "
                             f"{min(len(split.test), _IMPORTANCE_MAX_ROWS)} rows")
@@ -841,12 +865,14 @@ class ChurnScorer:
         reference["country"] = training_rows["country"].value_counts().sort_index().idxmax()
         return cls(model, float(threshold), reference, float(training_rows["churned"].mean()))
 
-    def score(self, current: pd.DataFrame) -> pd.DataFrame:
+    def score(self, current: pd.DataFrame, jobs: int = 1) -> pd.DataFrame:
         """``current`` (customer_id and :data:`FEATURES`, as :func:`prepare_features` returns them) ->
-        customer_id, churn_probability, risk_band, is_predicted_churner, top_drivers."""
+        customer_id, churn_probability, risk_band, is_predicted_churner, top_drivers; the batches and
+        the drivers' occlusions on ``jobs`` threads (the same results for any number)."""
         X_now = current[list(FEATURES)]
-        p_now = self.model.predict(X_now)
-        drivers = top_drivers(self.model.predict, X_now, p_now, self.reference, self.base_rate)
+        p_now = self.model.predict(X_now, jobs)
+        drivers = top_drivers(self.model.predict, X_now, p_now, self.reference, self.base_rate, jobs,
+                              self.model.batch_size)
         return pd.DataFrame({
             "customer_id": current["customer_id"].to_numpy(),
             "churn_probability": p_now,
@@ -869,15 +895,15 @@ def contact_cutoffs(contact_features: pd.DataFrame | None) -> list[pd.Timestamp]
     return sorted(pd.Timestamp(c) for c in to_days(contact_features["cutoff_date"]).unique())
 
 
-def score(fitted: ChurnFit, customer_features: pd.DataFrame) -> pd.DataFrame:
+def score(fitted: ChurnFit, customer_features: pd.DataFrame, jobs: int = 1) -> pd.DataFrame:
     """The ``scores`` table (see :class:`ChurnResult`) of the given customers, ordered by
     customer_id; any subset of the customers gives the same rows for them (one customer's score
-    and drivers depend on the fit and that customer alone)."""
+    and drivers depend on the fit and that customer alone), on any number of ``jobs`` threads."""
     if len(customer_features) == 0:
         return pd.DataFrame({"customer_id": pd.Series(dtype=object), "churn_probability": pd.Series(dtype="float64"),
                              "risk_band": pd.Series(dtype=object), "is_predicted_churner": pd.Series(dtype=bool),
                              "top_drivers": pd.Series(dtype=object)})
-    return fitted.scorer.score(_current_rows(customer_features, fitted.as_of))
+    return fitted.scorer.score(_current_rows(customer_features, fitted.as_of), jobs)
 
 
 def score_previous(fitted: ChurnFit, previous_features: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from models_py.parallel import thread_map
+
 __all__ = ["DRIVER_GROUPS", "top_drivers"]
 
 # Groups of inputs replaced together by "typical customer" values to explain one customer's score.
@@ -99,28 +101,41 @@ def _driver_text(group: str, row: dict, ref: dict, raises_risk: bool) -> str:
 
 
 def top_drivers(predict: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame, p: np.ndarray,
-                reference: dict, base_rate: float) -> list[str]:
+                reference: dict, base_rate: float, jobs: int = 1, chunk_rows: int = 100_000) -> list[str]:
     """Occlusion attribution: effect of replacing a group of inputs by typical-customer values.
 
     delta_g = p(customer) - p(customer with group g set to the training medians / most common
     country). For a customer at or above the base rate the reasons are the groups that raise the
     risk most (delta > 0), otherwise those that lower it most; up to 3 with |delta| >= 0.01, and at
-    least the single strongest one.
+    least the single strongest one. The rows are occluded in chunks of at most ``chunk_rows``
+    (at least one per job), the chunks on ``jobs`` threads: a customer's reasons depend on that
+    customer alone, and the memory on the chunk.
     """
     groups = list(DRIVER_GROUPS)
-    deltas = np.empty((len(X), len(groups)))
-    for j, group in enumerate(groups):
-        occluded = X.copy()
-        for col in DRIVER_GROUPS[group]:
-            if col in occluded:
-                occluded[col] = reference[col]
-        deltas[:, j] = p - predict(occluded)
+
+    def occluded_predictions(start):
+        part = X.iloc[start : start + chunk]
+        columns = []
+        for group in groups:
+            occluded = part.copy()
+            for col in DRIVER_GROUPS[group]:
+                if col in occluded:
+                    occluded[col] = reference[col]
+            columns.append(predict(occluded))
+        return np.column_stack(columns)
+
+    chunk = max(1, min(int(chunk_rows), -(-len(X) // max(int(jobs), 1))))
+    p = np.asarray(p, dtype="float64")
+    occluded = (np.concatenate(thread_map(occluded_predictions, range(0, len(X), chunk), jobs)) if len(X)
+                else np.empty((0, len(groups))))
+    deltas = p[:, None] - occluded
+    raises = p >= base_rate
+    signed = np.where(raises[:, None], deltas, -deltas)
+    orders = np.argsort(-signed, axis=1, kind="stable")[:, :3]
+    strong = np.take_along_axis(signed, orders, axis=1) >= _MIN_DRIVER_EFFECT
     records = X.to_dict("records")
     texts = []
     for i, row in enumerate(records):
-        raises = bool(p[i] >= base_rate)
-        signed = deltas[i] if raises else -deltas[i]
-        order = np.argsort(-signed, kind="stable")
-        chosen = [j for j in order[:3] if signed[j] >= _MIN_DRIVER_EFFECT] or [int(order[0])]
-        texts.append("; ".join(_driver_text(groups[j], row, reference, raises) for j in chosen))
+        chosen = [int(j) for j, keep in zip(orders[i], strong[i]) if keep] or [int(orders[i, 0])]
+        texts.append("; ".join(_driver_text(groups[j], row, reference, bool(raises[i])) for j in chosen))
     return texts

@@ -21,6 +21,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from models_py.snapshots import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
@@ -39,15 +40,18 @@ _RF_MAX_ROWS_PER_TREE = 20_000
 class TreeParallelForest(RandomForestClassifier):
     """A random forest whose trees are built on ``n_jobs`` threads (each tree's seed is drawn before
     they start, so the trees are the same for any number) and whose predictions are always summed
-    on one thread, tree by tree in order: summed on several, the order of the additions, and so the
-    last bit of a probability, would change from run to run."""
+    on the calling thread, tree by tree in order: summed on several, the order of the additions, and
+    so the last bit of a probability, would change from run to run. (Summed here, not by setting
+    n_jobs to 1 around the parent's predict_proba: several threads predict with one forest at once.)"""
 
     def predict_proba(self, X):
-        jobs, self.n_jobs = self.n_jobs, 1
-        try:
-            return super().predict_proba(X)
-        finally:
-            self.n_jobs = jobs
+        check_is_fitted(self)
+        rows = self._validate_X_predict(X)
+        proba = np.zeros((rows.shape[0], self.n_classes_), dtype=np.float64)
+        for tree in self.estimators_:
+            proba += tree.predict_proba(rows, check_input=False)
+        proba /= len(self.estimators_)
+        return proba
 
 
 def _signed_log1p(x):

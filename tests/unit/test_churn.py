@@ -131,8 +131,10 @@ def test_deterministic_and_independent_of_row_order(learnable):
 
 
 def test_the_results_are_the_same_for_any_number_of_tree_threads(learnable):
-    """The build passes its --threads as tree_jobs: the forest is built on that many threads, and
-    every table must be bit for bit what one thread gives."""
+    """The build passes its --threads as tree_jobs: the forest's trees, the candidates (gradient
+    boosting among them), the calibration folds, the backtest's cutoffs, the permutation shuffles
+    and the drivers' occlusions run on that many threads, and every table must be bit for bit what
+    one thread gives."""
     snapshots, current, first = learnable
     again = train_and_score(snapshots, current, AS_OF, HORIZON, random_state=42, tree_jobs=2)
     assert "random_forest" in set(first.metrics["model"])  # a forest was fitted (and compared)
