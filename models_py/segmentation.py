@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-__all__ = ["SEGMENT_FEATURES", "SegmentModel", "SegmentationResult", "segment_customers"]
+__all__ = ["SEGMENT_FEATURES", "SegmentModel", "SegmentationResult", "churn_rates", "segment_customers"]
 
 SEGMENT_FEATURES: tuple[str, ...] = (
     "recency_days",
@@ -397,18 +397,6 @@ def _profiles(raw: pd.DataFrame, cluster_id: np.ndarray, names: dict, chosen_k: 
     frame = raw.assign(cluster_id=cluster_id)
     frame["revenue"] = frame["monetary"].clip(lower=0.0).fillna(0.0)
     frame["lapsed"] = (frame["recency_days"] > lapse_days).astype(float)
-    frame["churn"] = np.nan
-    if churn is not None:
-        col = "churn_probability" if "churn_probability" in churn.columns else "churned"
-        if "customer_id" not in churn.columns or col not in churn.columns:
-            raise ValueError("churn must have customer_id and churn_probability (or churned)")
-        lookup = pd.Series(
-            pd.to_numeric(churn[col]).to_numpy(dtype="float64", na_value=np.nan),
-            index=churn["customer_id"].astype(str).to_numpy(dtype=object),
-        )
-        if lookup.index.duplicated().any():
-            raise ValueError("churn must have one row per customer_id")
-        frame["churn"] = frame["customer_id"].map(lookup).astype("float64")
     g = frame.groupby("cluster_id", sort=True)
     total_revenue = frame["revenue"].sum()
     profiles = pd.DataFrame({"cluster_id": np.arange(chosen_k, dtype="int64")})
@@ -421,5 +409,29 @@ def _profiles(raw: pd.DataFrame, cluster_id: np.ndarray, names: dict, chosen_k: 
     for col in SEGMENT_FEATURES:
         profiles[f"median_{col}"] = g[col].median().reindex(profiles["cluster_id"]).to_numpy()
     profiles["lapsed_share"] = g["lapsed"].mean().reindex(profiles["cluster_id"]).to_numpy()
-    profiles["churn_rate"] = g["churn"].mean().reindex(profiles["cluster_id"]).to_numpy(dtype="float64")
+    assignments = pd.DataFrame({"customer_id": raw["customer_id"].to_numpy(), "cluster_id": cluster_id})
+    profiles["churn_rate"] = churn_rates(profiles, assignments, churn)
     return profiles
+
+
+def churn_rates(profiles: pd.DataFrame, assignments: pd.DataFrame, churn: pd.DataFrame | None) -> np.ndarray:
+    """The ``churn_rate`` column of ``profiles`` (see :class:`SegmentationResult`): per cluster_id of
+    ``profiles``, the mean of ``churn``'s churn_probability (or churned) over the cluster's customers
+    in ``assignments`` (customer_id, cluster_id, in its own order) that ``churn`` has; NaN for None.
+    Apart from :func:`segment_customers` so that the build can fit the segments without waiting for
+    the churn scores, and join them after: the same figures either way."""
+    values = np.full(len(assignments), np.nan)
+    if churn is not None:
+        col = "churn_probability" if "churn_probability" in churn.columns else "churned"
+        if "customer_id" not in churn.columns or col not in churn.columns:
+            raise ValueError("churn must have customer_id and churn_probability (or churned)")
+        lookup = pd.Series(
+            pd.to_numeric(churn[col]).to_numpy(dtype="float64", na_value=np.nan),
+            index=churn["customer_id"].astype(str).to_numpy(dtype=object),
+        )
+        if lookup.index.duplicated().any():
+            raise ValueError("churn must have one row per customer_id")
+        values = assignments["customer_id"].astype(str).map(lookup).astype("float64").to_numpy()
+    frame = pd.DataFrame({"cluster_id": assignments["cluster_id"].to_numpy(), "churn": values})
+    means = frame.groupby("cluster_id", sort=True)["churn"].mean()
+    return means.reindex(profiles["cluster_id"]).to_numpy(dtype="float64")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from models_py.segmentation import SEGMENT_FEATURES, segment_customers
+from models_py.segmentation import SEGMENT_FEATURES, churn_rates, segment_customers
 
 # Four behaviours, far apart in log space (medians in original units).
 GROUPS = {
@@ -107,6 +107,25 @@ def test_k_override_and_churn_join(blobs):
     lapsed = result.profiles["median_recency_days"] > 300
     assert np.allclose(result.profiles.loc[lapsed, "churn_rate"], 0.9)
     assert np.allclose(result.profiles.loc[~lapsed, "churn_rate"], 0.1)
+
+
+def test_churn_rates_joined_after_the_fit_are_those_of_the_fit(blobs):
+    """The build clusters without the churn scores and joins them after (segment_profiles): the
+    same churn_rate, to the last bit, as segment_customers handed the scores, and pandas' mean of
+    the scores over each cluster's customers (a customer the scores lack is left out)."""
+    data, _, _ = blobs
+    rng = np.random.default_rng(11)
+    churn = pd.DataFrame({"customer_id": data["customer_id"], "churn_probability": rng.uniform(size=len(data))})
+    churn = churn.sample(frac=0.9, random_state=4)  # some customers unscored, the rest shuffled
+    joined = segment_customers(data, k=5, churn=churn)
+    alone = segment_customers(data, k=5)
+    assert alone.profiles["churn_rate"].isna().all()
+    after = churn_rates(alone.profiles, alone.assignments, churn)
+    np.testing.assert_array_equal(after, joined.profiles["churn_rate"].to_numpy())
+    expected = (alone.assignments.merge(churn, on="customer_id").groupby("cluster_id")["churn_probability"].mean()
+                .reindex(alone.profiles["cluster_id"]))
+    np.testing.assert_allclose(after, expected.to_numpy(), rtol=1e-12)
+    assert np.isnan(churn_rates(alone.profiles, alone.assignments, None)).all()
 
 
 def test_large_path_uses_sample_and_minibatch():
