@@ -133,7 +133,11 @@ class ChurnModel:
                                          range(0, len(X), self.batch_size), jobs))
 
     def predict(self, X: pd.DataFrame, jobs: int = 1) -> np.ndarray:
-        return shift(self.calibrator.apply(self.raw(X, jobs)), self.offset) if len(X) else np.empty(0)
+        return self.from_raw(self.raw(X, jobs)) if len(X) else np.empty(0)
+
+    def from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """The probabilities of the pipeline's scores ``raw`` (of :meth:`raw`): calibrated, shifted."""
+        return shift(self.calibrator.apply(raw), self.offset) if len(raw) else np.empty(0)
 
     def with_offset(self, offset: float) -> "ChurnModel":
         return ChurnModel(self.name, self.pipeline, self.calibrator, offset, self.batch_size)
@@ -388,13 +392,19 @@ def _level_reference(labelled: pd.DataFrame, cutoff: pd.Timestamp, horizon_days:
     return _level_transfer(labelled, cutoff, horizon_days, data_start)
 
 
-def _offset_from(model: ChurnModel, reference: LevelReference | None) -> float:
-    """The logit offset a reference gives this model's probabilities (0 without one)."""
+def _reference_rows(reference: LevelReference) -> pd.DataFrame:
+    """The labelled rows whose level error the offset starts from."""
+    return reference.last_year if reference.kind == "season" else reference.anchor
+
+
+def _offset_from(model: ChurnModel, reference: LevelReference | None, raw: np.ndarray | None = None) -> float:
+    """The logit offset a reference gives this model's probabilities (0 without one); ``raw``: the
+    pipeline's scores of the reference rows, when already computed."""
     if reference is None:
         return 0.0
-    rows = reference.last_year if reference.kind == "season" else reference.anchor
-    base = season_offset(model.predict(rows[list(FEATURES)]), rows["churned"].to_numpy())
-    return base + reference.change
+    rows = _reference_rows(reference)
+    p = model.from_raw(model.raw(rows[list(FEATURES)]) if raw is None else raw)
+    return season_offset(p, rows["churned"].to_numpy()) + reference.change
 
 
 def _offset_for(model: ChurnModel, labelled: pd.DataFrame, cutoff: pd.Timestamp,
@@ -409,16 +419,26 @@ def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labell
                        horizon_days: int) -> tuple[str, bool, pd.DataFrame]:
     """(method, use season offset, table of every option on the test cutoff). The season offset
     is used when the scored cutoff has a reference, unless the test cutoff has one too and the
-    offset raised its ECE by more than the tolerance."""
+    offset raised its ECE by more than the tolerance. The calibrators of one fitted pipeline share
+    its scores, computed once."""
     X, y = test[list(FEATURES)], test["churned"].to_numpy()
     seasonal_possible = _level_reference(labelled, scored_cutoff, horizon_days) is not None
     reference = _level_reference(labelled, test_cutoff, horizon_days)  # the same for every calibrator
+    scores: dict = {}
+
+    def raw(model: ChurnModel, which: str, rows: pd.DataFrame) -> np.ndarray:
+        key = (id(model.pipeline), which)
+        if key not in scores:
+            scores[key] = model.raw(rows[list(FEATURES)])
+        return scores[key]
+
     rows = []
     for method, model in models.items():
-        offset = _offset_from(model, reference)
+        offset = (_offset_from(model, reference, raw(model, "reference", _reference_rows(reference)))
+                  if reference is not None else 0.0)
         options = [(False, 0.0)] + ([(True, offset)] if reference is not None and seasonal_possible else [])
         for seasonal, value in options:
-            p = model.with_offset(value).predict(X)
+            p = model.with_offset(value).from_raw(raw(model, "test", X))
             rows.append({
                 "method": method, "season_offset": seasonal, "offset": value,
                 "brier": float(brier_score_loss(y, p)), "ece": expected_calibration_error(y, p),
@@ -435,6 +455,13 @@ def choose_calibration(models: dict[str, ChurnModel], test: pd.DataFrame, labell
     # without a reference at the test cutoff the offset cannot be shown there: the plain row is the test's
     table["is_chosen"] = (table["method"] == best["method"]) & (table["season_offset"] == (use_offset and len(seasonal) > 0))
     return str(best["method"]), use_offset, table
+
+
+def _test_offset(options: pd.DataFrame, method: str) -> float:
+    """The season offset ``method`` had on the test cutoff in :func:`choose_calibration`'s table
+    (0 when the test cutoff had no reference)."""
+    row = options[(options["method"] == method) & options["season_offset"]]
+    return float(row["offset"].iloc[0]) if len(row) else 0.0
 
 
 def backtest(labelled: pd.DataFrame, name: str, method: str, seasonal: bool, horizon_days: int, *,
@@ -796,8 +823,7 @@ def _fit(training_snapshots, as_of_date, horizon_days, *, random_state, threshol
     evaluated, folds = fit_calibrated(chosen, train, CALIBRATORS, **fit_args)
     method, seasonal, options = choose_calibration(evaluated, split.test, labelled, split.test_cutoff, as_of,
                                                    horizon_days)
-    test_model = evaluated[method].with_offset(
-        _offset_for(evaluated[method], labelled, split.test_cutoff, horizon_days)[0] if seasonal else 0.0)
+    test_model = evaluated[method].with_offset(_test_offset(options, method) if seasonal else 0.0)
     y_test, p_test = split.test["churned"].to_numpy(), test_model.predict(split.test[list(FEATURES)])
     threshold, rule_text = _choose_threshold(y_test, p_test, threshold_rule, target_recall)
     importance = _permutation_importance(test_model, sample(split.test, _IMPORTANCE_MAX_ROWS, random_state),
