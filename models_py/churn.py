@@ -133,7 +133,7 @@ class ChurnModel:
                                          range(0, len(X), self.batch_size), jobs))
 
     def predict(self, X: pd.DataFrame, jobs: int = 1) -> np.ndarray:
-        return self.from_raw(self.raw(X, jobs)) if len(X) else np.empty(0)
+        return self.from_raw(self.raw(X, jobs))
 
     def from_raw(self, raw: np.ndarray) -> np.ndarray:
         """The probabilities of the pipeline's scores ``raw`` (of :meth:`raw`): calibrated, shifted."""
@@ -643,15 +643,16 @@ def train_and_score(
     -------
     ChurnResult (its ``metrics`` rows are listed there)
     """
+    jobs = _tree_jobs(tree_jobs)
     with _thread_limits(n_jobs):
         current = _current_rows(customer_features, to_day(as_of_date))
         fitted = _fit(training_snapshots, as_of_date, horizon_days, random_state=random_state,
                       threshold_rule=threshold_rule, target_recall=target_recall, candidates=tuple(candidates),
                       max_train_rows=max_train_rows, backtest_max_train_rows=backtest_max_train_rows,
                       batch_size=batch_size, min_rows_per_class=min_rows_per_class,
-                      tree_jobs=_tree_jobs(tree_jobs), previous_cutoff=_previous_cutoff(previous_features),
+                      tree_jobs=jobs, previous_cutoff=_previous_cutoff(previous_features),
                       contact_cutoffs=contact_cutoffs(contact_features))
-        return _result(fitted, current, previous_features, contact_features, _tree_jobs(tree_jobs))
+        return _result(fitted, current, previous_features, contact_features, jobs)
 
 
 def _tree_jobs(tree_jobs: int) -> int:
@@ -719,8 +720,8 @@ def _result(fitted: "ChurnFit", current: pd.DataFrame, previous_features, contac
             jobs: int = 1) -> ChurnResult:
     """A fit's scores of the current, previous and contact-day customers, with its tables."""
     scores = fitted.scorer.score(current, jobs)
-    previous_scores = None if previous_features is None else score_previous(fitted, previous_features)
-    contact_scores = None if contact_features is None else score_at_contact(fitted, contact_features)
+    previous_scores = None if previous_features is None else score_previous(fitted, previous_features, jobs)
+    contact_scores = None if contact_features is None else score_at_contact(fitted, contact_features, jobs)
     return ChurnResult(
         scores=scores, metrics=fitted.metrics(float(scores["churn_probability"].mean())),
         feature_importance=fitted.feature_importance, calibration=fitted.calibration, backtest=fitted.backtest,
@@ -932,19 +933,20 @@ def score(fitted: ChurnFit, customer_features: pd.DataFrame, jobs: int = 1) -> p
     return fitted.scorer.score(_current_rows(customer_features, fitted.as_of), jobs)
 
 
-def score_previous(fitted: ChurnFit, previous_features: pd.DataFrame) -> pd.DataFrame:
+def score_previous(fitted: ChurnFit, previous_features: pd.DataFrame, jobs: int = 1) -> pd.DataFrame:
     """``customer_id, churn_probability, is_predicted_churner`` of the previous cutoff's rows, from
-    the final model with that cutoff's season offset, ordered by customer_id."""
+    the final model with that cutoff's season offset, ordered by customer_id (the batches on
+    ``jobs`` threads)."""
     extra = ("cutoff_date",) if "cutoff_date" in previous_features.columns else ()
     previous = prepare_features(previous_features, "previous_features", extra=extra)
     previous = previous.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
     model = fitted.model.with_offset(fitted.previous_offset)
-    p = model.predict(previous[list(FEATURES)]) if len(previous) else np.array([])
+    p = model.predict(previous[list(FEATURES)], jobs)
     return pd.DataFrame({"customer_id": previous["customer_id"].to_numpy(),
                          "churn_probability": p.astype("float64"), "is_predicted_churner": p >= fitted.threshold})
 
 
-def score_at_contact(fitted: ChurnFit, contact_features: pd.DataFrame) -> pd.DataFrame:
+def score_at_contact(fitted: ChurnFit, contact_features: pd.DataFrame, jobs: int = 1) -> pd.DataFrame:
     """The ``contact_scores`` table (see :class:`ChurnResult`): every row of ``contact_features``
     scored by the final model and threshold, each contact day with its own season offset
     (``ChurnFit.contact_offsets``: the day must have been given to :func:`fit`). Ordered by
@@ -960,7 +962,7 @@ def score_at_contact(fitted: ChurnFit, contact_features: pd.DataFrame) -> pd.Dat
         if offset is None:
             raise ValueError(f"contact day {pd.Timestamp(cutoff).date()} was not given to churn.fit "
                              "(contact_cutoffs): its season offset is unknown")
-        p[at] = fitted.model.with_offset(offset).predict(rows.loc[at, list(FEATURES)])
+        p[at] = fitted.model.with_offset(offset).predict(rows.loc[at, list(FEATURES)], jobs)
     return pd.DataFrame({
         "customer_id": pd.Series(rows["customer_id"].to_numpy(), dtype="str"),
         "cutoff_date": date_values(rows["cutoff_date"]),

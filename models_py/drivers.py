@@ -112,6 +112,7 @@ def top_drivers(predict: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame, 
     customer alone, and the memory on the chunk.
     """
     groups = list(DRIVER_GROUPS)
+    chunk = max(1, min(int(chunk_rows), -(-len(X) // max(int(jobs), 1))))
 
     def occluded_predictions(start):
         part = X.iloc[start : start + chunk]
@@ -124,7 +125,6 @@ def top_drivers(predict: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame, 
             columns.append(predict(occluded))
         return np.column_stack(columns)
 
-    chunk = max(1, min(int(chunk_rows), -(-len(X) // max(int(jobs), 1))))
     p = np.asarray(p, dtype="float64")
     occluded = (np.concatenate(thread_map(occluded_predictions, range(0, len(X), chunk), jobs)) if len(X)
                 else np.empty((0, len(groups))))

@@ -2,8 +2,10 @@
 threads, with the results of one thread to the last bit.
 
 Each piece runs whole on one thread and the results are collected in the order of the pieces, so
-only each piece's own arithmetic counts, and that does not depend on which thread ran it. One
-setting must be carried over: the OpenMP thread limit, which OpenMP keeps per thread. A worker
+the results are those of one thread: the churn tests compare every table on one thread and on two,
+to the last bit. (The churn step as a whole can still differ in its last bits with the thread that
+calls it, with or without this module: not yet explained, see issue #15.) One setting must be
+carried over: the OpenMP thread limit, which OpenMP keeps per thread. A worker
 thread would start with the machine's default even inside ``threadpool_limits(1)``, so the
 native pools of the pieces (scikit-learn's gradient boosting, for one) would spread over every
 core while the step runs beside others, and any OpenMP code whose sums depend on its thread

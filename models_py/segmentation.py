@@ -307,9 +307,11 @@ def _segment(customer_features, k, k_range, random_state, sample_size, minibatch
             "cluster_name": np.array([names[c] for c in cluster_id], dtype=object),
         }
     )
+    profiles = _profiles(raw, cluster_id, names, chosen_k, lapse_days)
+    profiles["churn_rate"] = churn_rates(profiles, assignments, churn)
     return SegmentationResult(
         assignments=assignments,
-        profiles=_profiles(raw, cluster_id, names, chosen_k, churn, lapse_days),
+        profiles=profiles,
         k_selection=k_selection.reset_index(drop=True),
         k=chosen_k,
         algorithm=algorithm,
@@ -391,8 +393,9 @@ def _fit_clusters(raw: pd.DataFrame, chosen_k: int, random_state, minibatch_thre
     return algorithm, pipe, remap, cluster_id, names
 
 
-def _profiles(raw: pd.DataFrame, cluster_id: np.ndarray, names: dict, chosen_k: int, churn, lapse_days) -> pd.DataFrame:
-    """segment_profiles: size, revenue share, medians, lapsed share and churn rate of each cluster."""
+def _profiles(raw: pd.DataFrame, cluster_id: np.ndarray, names: dict, chosen_k: int, lapse_days) -> pd.DataFrame:
+    """segment_profiles without its churn rate (:func:`churn_rates`): size, revenue share, medians
+    and lapsed share of each cluster."""
     n = len(raw)
     frame = raw.assign(cluster_id=cluster_id)
     frame["revenue"] = frame["monetary"].clip(lower=0.0).fillna(0.0)
@@ -409,8 +412,6 @@ def _profiles(raw: pd.DataFrame, cluster_id: np.ndarray, names: dict, chosen_k: 
     for col in SEGMENT_FEATURES:
         profiles[f"median_{col}"] = g[col].median().reindex(profiles["cluster_id"]).to_numpy()
     profiles["lapsed_share"] = g["lapsed"].mean().reindex(profiles["cluster_id"]).to_numpy()
-    assignments = pd.DataFrame({"customer_id": raw["customer_id"].to_numpy(), "cluster_id": cluster_id})
-    profiles["churn_rate"] = churn_rates(profiles, assignments, churn)
     return profiles
 
 
